@@ -1,0 +1,39 @@
+"""Vectorised CTC greedy decoding (numpy)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .charset import BLANK, Charset
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = logits - logits.max(axis=axis, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=axis, keepdims=True)
+    return z
+
+
+def greedy_decode(logits: np.ndarray, charset: Charset, lengths=None) -> list[tuple[str, float]]:
+    """Decode (T, B, C) logits -> [(text, confidence)] per batch item.
+
+    ``lengths`` (B,) limits each item to its own valid time steps (padding excluded).
+    Confidence is the mean max-probability over the kept (non-blank, de-duplicated)
+    steps; 0.0 for an empty result.
+    """
+    T, B, _ = logits.shape
+    best = logits.argmax(axis=2)                              # (T, B)
+    # max softmax prob = 1 / sum(exp(l - lmax)); avoids a full softmax over 3.9k classes
+    lmax = np.take_along_axis(logits, best[:, :, None], axis=2)
+    pmax = 1.0 / np.exp(logits - lmax).sum(axis=2)           # (T, B)
+    valid = np.ones((T, B), dtype=bool)
+    if lengths is not None:
+        valid = np.arange(T)[:, None] < np.asarray(lengths)[None, :]
+    keep = (best != BLANK) & valid
+    keep[1:] &= best[1:] != best[:-1]                         # collapse repeats
+    out = []
+    for b in range(B):
+        k = keep[:, b]
+        ids = best[k, b]
+        conf = float(pmax[k, b].mean()) if ids.size else 0.0
+        out.append((charset.decode_ids(ids), conf))
+    return out

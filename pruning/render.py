@@ -1,0 +1,196 @@
+"""Synthetic text-line renderer (Pillow + OpenCV), deterministic for a given RNG state.
+
+``LineRenderer.render(text, rng)`` returns a gray uint8 crop that looks like what the
+service's line detector hands the recogniser: a line of text with some margin, on
+paper/screen-like backgrounds, with camera and scanner degradations.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .fonts import FontSpec, discover
+
+
+@lru_cache(maxsize=512)
+def _font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size=size, index=index)
+
+
+class LineRenderer:
+    def __init__(self, held_out: bool = False, augment: bool = True):
+        specs, self.cover = discover()
+        self.fonts = [s for s in specs if s.held_out == held_out]
+        self.cjk_fonts = [s for s in self.fonts if s.cjk]
+        self.augment = augment
+
+    def pick_font(self, text: str, rng: np.random.Generator) -> FontSpec:
+        needed = set(text) - {" "}
+        pool = self.fonts if all(ord(c) < 0x250 for c in needed) else self.cjk_fonts
+        for _ in range(8):
+            spec = pool[int(rng.integers(len(pool)))]
+            if needed <= self.cover[spec.name]:
+                return spec
+        for spec in self.cjk_fonts:  # deterministic fallback: first face that has every glyph
+            if needed <= self.cover[spec.name]:
+                return spec
+        raise ValueError(f"no font covers {text!r}")
+
+    # -- text mask ---------------------------------------------------------------
+    def _mask(self, text, spec, size, rng):
+        """Float mask (1 = ink) of the text on a canvas with the line box known."""
+        font = _font(spec.path, spec.index, size)
+        ascent, descent = font.getmetrics()
+        spacing = 0.0
+        if self.augment and rng.random() < 0.25:
+            spacing = rng.uniform(-0.05, 0.35) * size
+        stroke = 1 if self.augment and size >= 24 and rng.random() < 0.12 else 0
+        if spacing:
+            advances = [font.getlength(c) + spacing for c in text]
+            width = int(sum(advances) + size)
+        else:
+            width = int(font.getlength(text) + size)
+        pad = size
+        img = Image.new("L", (width + 2 * pad, ascent + descent + 2 * pad), 0)
+        draw = ImageDraw.Draw(img)
+        if spacing:
+            x = pad
+            for c, adv in zip(text, advances):
+                draw.text((x, pad), c, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+                x += adv
+        else:
+            draw.text((pad, pad), text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+        mask = np.asarray(img, dtype=np.float32) / 255.0
+        return mask, (pad, ascent + descent, pad)
+
+    def render(self, text: str, rng: np.random.Generator, spec: FontSpec | None = None) -> np.ndarray:
+        spec = spec or self.pick_font(text, rng)
+        aug = self.augment
+        size = int(rng.integers(18, 46)) if aug else 32
+        mask, (top, line_h, left) = self._mask(text, spec, size, rng)
+        cols = np.nonzero(mask.max(axis=0) > 0.1)[0]
+        rows = np.nonzero(mask.max(axis=1) > 0.1)[0]
+        if len(cols) == 0:  # only spaces
+            cols = np.array([left, mask.shape[1] - left])
+            rows = np.array([top, top + line_h])
+        x0, x1 = cols[0], cols[-1] + 1
+        # Vertical extent: the font's line box (what a line detector sees for a text line),
+        # sometimes the ink box for tight crops.
+        if aug and rng.random() < 0.2:
+            y0, y1 = rows[0], rows[-1] + 1
+            y0, y1 = min(y0, top + line_h // 4), max(y1, top + 3 * line_h // 4)
+        else:
+            y0, y1 = top, top + line_h
+        h = y1 - y0
+
+        mask = self._decorate(mask, (y0, y1, x0, x1), size, rng) if aug else mask
+        img = self._colorise(mask, rng) if aug else 255.0 - 255.0 * mask
+
+        if aug:
+            m = lambda a, b: int(rng.uniform(a, b) * h)  # noqa: E731
+            my0, my1 = m(-0.08, 0.3), m(-0.08, 0.3)
+            mx0, mx1 = m(0.0, 0.6), m(0.0, 0.6)
+        else:
+            my0 = my1 = h // 8
+            mx0 = mx1 = h // 4
+        ys, ye = max(0, y0 - my0), min(img.shape[0], y1 + my1)
+        xs, xe = max(0, x0 - mx0), min(img.shape[1], x1 + mx1)
+        if aug:
+            img = self._geometry(img, rng)
+        img = img[ys:ye, xs:xe]
+        if aug:
+            img = self._degrade(img, rng)
+        return np.clip(img, 0, 255).astype(np.uint8)
+
+    # -- augmentations -----------------------------------------------------------
+    def _decorate(self, mask, box, size, rng):
+        y0, y1, x0, x1 = box
+        mask = mask.copy()
+        h = y1 - y0
+        r = rng.random()
+        if r < 0.12:  # underline
+            yy = min(mask.shape[0] - 1, y1 + int(rng.integers(0, max(1, h // 6))))
+            mask[yy:yy + max(1, size // 16), x0:x1] = 1.0
+        elif r < 0.24:  # table cell borders
+            t = max(1, int(rng.integers(1, 3)))
+            for yy in (max(0, y0 - int(rng.integers(1, h // 3 + 2))), min(mask.shape[0] - t, y1 + int(rng.integers(1, h // 3 + 2)))):
+                if rng.random() < 0.7:
+                    mask[yy:yy + t, :] = 1.0
+            if rng.random() < 0.4:
+                xx = max(0, x0 - int(rng.integers(2, h)))
+                mask[:, xx:xx + t] = 1.0
+        if rng.random() < 0.15:  # partial neighbouring lines: strokes cut at the crop edge
+            noise = (rng.random((3, mask.shape[1] // 4 + 1)) > 0.6).astype(np.float32)
+            band = cv2.resize(noise, (mask.shape[1], max(2, h // 5)), interpolation=cv2.INTER_NEAREST)
+            if rng.random() < 0.5:
+                ys = max(0, y0 - band.shape[0] - int(rng.integers(0, 3)))
+            else:
+                ys = min(mask.shape[0] - band.shape[0], y1 + int(rng.integers(0, 3)))
+            mask[ys:ys + band.shape[0]] = np.maximum(mask[ys:ys + band.shape[0]], band[: mask.shape[0] - ys])
+        return mask
+
+    def _colorise(self, mask, rng):
+        hgt, wid = mask.shape
+        if rng.random() < 0.12:  # light text on dark background
+            bg, fg = rng.uniform(0, 90), rng.uniform(170, 255)
+        else:
+            bg, fg = rng.uniform(150, 255), rng.uniform(0, 110)
+        if abs(bg - fg) < 60:
+            fg = bg - 60 if bg > 128 else bg + 60
+        r = rng.random()
+        if r < 0.3:  # gradient
+            g = np.linspace(0, 1, wid, dtype=np.float32)[None, :] if rng.random() < 0.5 else np.linspace(0, 1, hgt, dtype=np.float32)[:, None]
+            back = bg + (g - 0.5) * rng.uniform(-40, 40)
+            back = np.broadcast_to(back, mask.shape)
+        elif r < 0.5:  # paper-like texture
+            small = rng.normal(0, 1, (max(2, hgt // 6), max(2, wid // 6))).astype(np.float32)
+            back = bg + cv2.resize(small, (wid, hgt), interpolation=cv2.INTER_CUBIC) * rng.uniform(3, 15)
+        else:
+            back = np.full(mask.shape, bg, np.float32)
+        return back * (1.0 - mask) + fg * mask
+
+    def _geometry(self, img, rng):
+        h, w = img.shape
+        border = cv2.BORDER_REPLICATE
+        if rng.random() < 0.5:
+            ang = rng.uniform(-3, 3) if rng.random() < 0.7 else rng.uniform(-1, 1)
+            M = cv2.getRotationMatrix2D((w / 2, h / 2), ang, 1.0)
+            img = cv2.warpAffine(img, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=border)
+        if rng.random() < 0.3:
+            d = 0.04 * h
+            src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+            dst = src + rng.uniform(-d, d, (4, 2)).astype(np.float32)
+            P = cv2.getPerspectiveTransform(src, dst)
+            img = cv2.warpPerspective(img, P, (w, h), flags=cv2.INTER_LINEAR, borderMode=border)
+        return img
+
+    def _degrade(self, img, rng):
+        h, w = img.shape
+        if rng.random() < 0.3:  # uneven lighting
+            gx = np.linspace(-1, 1, w, dtype=np.float32)[None, :] * rng.uniform(-0.35, 0.35)
+            gy = np.linspace(-1, 1, h, dtype=np.float32)[:, None] * rng.uniform(-0.2, 0.2)
+            img = img * (1.0 + gx + gy)
+        r = rng.random()
+        if r < 0.3:
+            img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.3))
+        elif r < 0.4:  # motion blur
+            k = int(rng.integers(3, 6))
+            kern = np.zeros((k, k), np.float32)
+            kern[k // 2, :] = 1.0 / k
+            if rng.random() < 0.5:
+                kern = kern.T
+            img = cv2.filter2D(img, -1, kern)
+        if rng.random() < 0.3:  # down-and-up scaling (low-resolution source)
+            f = rng.uniform(0.35, 0.8)
+            small = cv2.resize(img, (max(4, int(w * f)), max(4, int(h * f))), interpolation=cv2.INTER_AREA)
+            img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        if rng.random() < 0.4:
+            img = img + rng.normal(0, rng.uniform(2, 14), img.shape).astype(np.float32)
+        img = np.clip(img, 0, 255).astype(np.uint8)
+        if rng.random() < 0.35:
+            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(20, 90))])
+            img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+        return img
