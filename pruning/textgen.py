@@ -5,6 +5,7 @@ Lengths are in "units": a Hanzi or full-width symbol is 1 unit, other chars 0.5.
 """
 from __future__ import annotations
 
+import os
 import string
 from pathlib import Path
 
@@ -38,8 +39,9 @@ def _window(rng, line: str, max_units: float) -> str:
 
 
 class TextSampler:
-    def __init__(self, charset: Charset, corpus_dir: Path = CORPUS_DIR):
+    def __init__(self, charset: Charset, corpus_dir: Path | None = None):
         self.cs = charset
+        corpus_dir = Path(corpus_dir or os.environ.get("SLIM_OCR_CORPUS") or CORPUS_DIR)
         self.zh = (corpus_dir / "zh.txt").read_text(encoding="utf-8").splitlines()
         self.en = (corpus_dir / "en.txt").read_text(encoding="utf-8").splitlines()
         self.hanzi = [c for c in charset.chars if ord(c) >= 0x4E00]

@@ -50,11 +50,11 @@ def lr_at(step: int, args) -> float:
 
 
 class Trainer:
-    def __init__(self, args):
+    def __init__(self, args, charset=None):
         self.args = args
         self.run = Path(args.run)
         self.run.mkdir(parents=True, exist_ok=True)
-        self.charset = load_charset()
+        self.charset = charset or load_charset()
         torch.manual_seed(args.seed)
         cfg = CRNNConfig(num_classes=self.charset.num_classes, width_mult=args.width_mult,
                          last_channels=args.last_channels, lstm_hidden=args.lstm_hidden)
@@ -125,7 +125,7 @@ class Trainer:
 
     def fit(self):
         a = self.args
-        val = build_val_set(self.charset, a.val_size, seed=1234, path=REPO / "data" / f"val_synth_{a.val_size}.npz")
+        val = build_val_set(self.charset, a.val_size, seed=1234, path=Path(a.val_dir) / f"val_synth_{a.val_size}.npz")
         log = open(self.run / "log.jsonl", "a")
         print(f"params {count_params(self.model):,}; threads {torch.get_num_threads()}")
         t_start = time.time()
@@ -192,6 +192,7 @@ def parse_args(argv=None):
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--val-size", type=int, default=600)
+    ap.add_argument("--val-dir", default=str(REPO / "data"), help="where the rendered validation set is cached")
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)

@@ -1,0 +1,159 @@
+"""Slim OCR HTTP API (FastAPI). Runs under uvicorn locally and on AWS Lambda via Mangum (handler.py).
+
+Routes: POST /api/v1/ocr (JSON, base64 image), POST /predict (multipart, used by the web page),
+GET /api/v1/health. Errors always have the shape {"success": false, "error": {"code", "message"}}.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Literal
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from slim_ocr.errors import ImageTooLarge, OcrError
+from slim_ocr.image_io import MAX_BYTES, decode_base64
+from slim_ocr.logs import configure_logging
+from slim_ocr.pipeline import OcrEngine
+
+configure_logging()
+log = logging.getLogger("slim_ocr")
+
+# Loaded once per process (Lambda cold start), reused by every request.
+ENGINE = OcrEngine()
+
+app = FastAPI(title="Slim OCR", version="0.1.0",
+              description="Fast, lightweight Chinese + English OCR on CPU (CRNN + CTC, ONNX Runtime).")
+_origins = [o.strip() for o in os.environ.get("CORS_ORIGINS", "*").split(",") if o.strip()]
+app.add_middleware(CORSMiddleware, allow_origins=_origins, allow_methods=["GET", "POST", "OPTIONS"],
+                   allow_headers=["*"], max_age=600)
+
+
+# ---- schemas --------------------------------------------------------------------------
+class OcrRequest(BaseModel):
+    image_base64: str = Field(..., description="The image file (PNG, JPEG, WebP, BMP, TIFF), base64-encoded; "
+                                               "a data: URL prefix is accepted", min_length=1)
+    mode: Literal["auto", "line", "page"] = Field("auto", description="line: the image is one text line; "
+                                                  "page: detect lines first; auto: decide from the image")
+
+
+class Line(BaseModel):
+    text: str
+    confidence: float
+    box: list[list[int]] = Field(..., description="4 corner points [x, y] in the image: TL, TR, BR, BL")
+
+
+class ImageInfo(BaseModel):
+    width: int
+    height: int
+
+
+class OcrResponse(BaseModel):
+    success: bool = True
+    text: str
+    lines: list[Line]
+    elapsed_ms: float
+    model: str
+    image: ImageInfo
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    success: bool = False
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: str
+    model: str
+    charset_size: int
+
+
+_ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 415, 422)}
+
+
+# ---- errors ----------------------------------------------------------------------------
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"success": False, "error": {"code": code, "message": message}}, status_code=status)
+
+
+@app.exception_handler(OcrError)
+async def _ocr_error(request: Request, exc: OcrError):
+    log.info("rejected", extra={"request_id": _request_id(request), "status": exc.status, "code": exc.code})
+    return error(exc.status, exc.code, exc.message)
+
+
+@app.exception_handler(RequestValidationError)
+async def _validation_error(request: Request, exc: RequestValidationError):
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    return error(422, "validation_error", f"{where}: {first.get('msg', 'invalid request')}".strip(": "))
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _http_error(request: Request, exc: StarletteHTTPException):
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    return error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+
+@app.exception_handler(Exception)
+async def _internal_error(request: Request, exc: Exception):
+    log.exception("internal error", extra={"request_id": _request_id(request)})
+    return error(500, "internal_error", "internal error; the request id is in the server log")
+
+
+# ---- routes ----------------------------------------------------------------------------
+def _request_id(request: Request) -> str:
+    ctx = request.scope.get("aws.context")
+    if ctx is not None and getattr(ctx, "aws_request_id", None):
+        return ctx.aws_request_id
+    return request.headers.get("x-request-id") or uuid.uuid4().hex
+
+
+def _run(request: Request, data: bytes, mode: str, route: str) -> dict:
+    t0 = time.perf_counter()
+    result = ENGINE.run_bytes(data, mode)
+    log.info("ocr", extra={"request_id": _request_id(request), "route": route, "bytes": len(data),
+                           "width": result.width, "height": result.height, "lines": len(result.lines),
+                           "mode": mode, "elapsed_ms": round((time.perf_counter() - t0) * 1000, 2),
+                           **{k: round(v, 2) for k, v in result.timings.items()}})
+    return result.to_dict()
+
+
+@app.post("/api/v1/ocr", response_model=OcrResponse, responses=_ERRORS, summary="OCR a base64-encoded image")
+def ocr_json(request: Request, body: OcrRequest):
+    return _run(request, decode_base64(body.image_base64), body.mode, "ocr")
+
+
+@app.post("/predict", response_model=OcrResponse, responses=_ERRORS, summary="OCR an uploaded image file")
+async def predict(request: Request, image: UploadFile = File(..., description="the image file"),
+                  mode: Literal["auto", "line", "page"] = Form("auto")):
+    data = await image.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ImageTooLarge(f"image too large (max {MAX_BYTES // (1024 * 1024)} MB)")
+    return _run(request, data, mode, "predict")
+
+
+@app.get("/api/v1/health", response_model=Health, summary="Liveness and model info")
+def health():
+    return {"status": "ok", "model": ENGINE.model_name, "charset_size": len(ENGINE.recognizer.charset.chars)}
+
+
+# The static web page, when present (local runs; the Lambda package does not ship it).
+_frontend = Path(os.environ.get("FRONTEND_DIR", Path(__file__).resolve().parents[1] / "frontend"))
+if _frontend.is_dir():
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/", StaticFiles(directory=_frontend, html=True), name="frontend")

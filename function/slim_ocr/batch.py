@@ -1,0 +1,227 @@
+"""S3 batch mode ("digitise an archive"): objects created under ``incoming/`` are OCR'd and the
+result is written back to S3.
+
+For an object ``incoming/<name>`` (in the bucket named by the event):
+
+* success  -> ``results/<name>.json``: exactly the API's success JSON (``OcrResult.to_dict()``);
+* a permanent failure (not an image, corrupt, too large: the API's ``OcrError``s, same limits and
+  codes) -> ``results/<name>.error.json``: exactly the API's error JSON
+  ``{"success": false, "error": {"code", "message"}}``, plus one message with the reason on the
+  dead-letter queue (``DLQ_URL``), so nothing is silently lost;
+* an unexpected failure (S3 throttling, a bug, ...) -> the invocation raises, Lambda retries the
+  async event and finally hands it, with the error message, to the function's on-failure
+  destination (the same SQS queue; see template.yaml). A best-effort ``.error.json`` with code
+  ``internal_error`` is written too; it does not stop a retry.
+
+Every result object carries the source's ETag in its metadata (``x-amz-meta-source-etag``).
+Idempotency: a re-delivered event whose source ETag already has a result (or a permanent error)
+is skipped without downloading the image; an event for a version that has since been overwritten
+or deleted is skipped (the newer version has its own event). A new version replaces the old
+version's result and removes a stale ``.error.json`` (and vice versa).
+
+Environment: INPUT_PREFIX (``incoming/``), RESULT_PREFIX (``results/``), RESULT_BUCKET (default:
+the source bucket), DLQ_URL (optional), OCR_MODE (``auto``), MAX_IMAGE_BYTES / MAX_IMAGE_PIXELS
+(image_io.py). S3/SQS endpoints follow boto3's own settings (AWS_ENDPOINT_URL_S3, ...).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from .errors import ImageTooLarge, OcrError
+from .image_io import MAX_BYTES
+
+log = logging.getLogger("slim_ocr.batch")
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class BatchRetryableError(RuntimeError):
+    """Raised after all records were tried when at least one hit an unexpected error (Lambda retries)."""
+
+
+@dataclass
+class Outcome:
+    key: str
+    status: str  # done | failed | skipped | ignored | error (retryable)
+    result_key: str | None = None
+    reason: str | None = None
+    code: str | None = None
+
+
+@dataclass
+class Settings:
+    input_prefix: str = "incoming/"
+    result_prefix: str = "results/"
+    result_bucket: str | None = None
+    dlq_url: str | None = None
+    mode: str = "auto"
+    max_bytes: int = MAX_BYTES
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        env = os.environ
+        return cls(input_prefix=env.get("INPUT_PREFIX", "incoming/"),
+                   result_prefix=env.get("RESULT_PREFIX", "results/"),
+                   result_bucket=env.get("RESULT_BUCKET") or None,
+                   dlq_url=env.get("DLQ_URL") or None,
+                   mode=env.get("OCR_MODE", "auto"),
+                   max_bytes=MAX_BYTES)
+
+
+def _norm_etag(etag: str | None) -> str:
+    return (etag or "").strip().strip('"')
+
+
+def _is_missing(exc: Exception, *codes: str) -> bool:
+    err = getattr(exc, "response", {}).get("Error", {})
+    return str(err.get("Code")) in codes
+
+
+class BatchProcessor:
+    def __init__(self, engine: Any, s3: Any = None, sqs: Any = None, settings: Settings | None = None):
+        self.engine = engine
+        self.settings = settings or Settings.from_env()
+        if s3 is None:
+            import boto3  # provided by the Lambda runtime; not bundled
+
+            s3 = boto3.client("s3")
+        self.s3 = s3
+        self._sqs = sqs
+
+    @property
+    def sqs(self):
+        if self._sqs is None:
+            import boto3
+
+            self._sqs = boto3.client("sqs")
+        return self._sqs
+
+    # ---- keys --------------------------------------------------------------------------
+    def result_keys(self, key: str) -> tuple[str, str]:
+        name = key[len(self.settings.input_prefix):] if key.startswith(self.settings.input_prefix) else key
+        base = f"{self.settings.result_prefix}{name}"
+        return f"{base}.json", f"{base}.error.json"
+
+    # ---- event -------------------------------------------------------------------------
+    def handle_event(self, event: dict, request_id: str | None = None) -> dict:
+        records = event.get("Records") or []
+        outcomes = []
+        for record in records:
+            if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith("ObjectCreated"):
+                outcomes.append(Outcome(key=str(record.get("s3", {}).get("object", {}).get("key")),
+                                        status="ignored", reason="not an S3 ObjectCreated record"))
+                continue
+            outcomes.append(self.process_record(record, request_id))
+        summary = {"processed": len(outcomes), "outcomes": [asdict(o) for o in outcomes]}
+        retry = [o for o in outcomes if o.status == "error"]
+        if retry:
+            raise BatchRetryableError("; ".join(f"{o.key}: {o.reason}" for o in retry))
+        return summary
+
+    def process_record(self, record: dict, request_id: str | None = None) -> Outcome:
+        bucket = record["s3"]["bucket"]["name"]
+        obj = record["s3"]["object"]
+        key = unquote_plus(obj["key"])  # S3 event keys are URL-encoded ('+' for spaces)
+        event_etag = _norm_etag(obj.get("eTag"))
+        if not key.startswith(self.settings.input_prefix) or key.endswith("/"):
+            return Outcome(key, "ignored", reason=f"not an object under {self.settings.input_prefix}")
+        out_bucket = self.settings.result_bucket or bucket
+        result_key, error_key = self.result_keys(key)
+        t0 = time.perf_counter()
+        try:
+            try:
+                head = self.s3.head_object(Bucket=bucket, Key=key)
+            except Exception as exc:  # noqa: BLE001
+                if _is_missing(exc, "404", "NoSuchKey", "NotFound"):
+                    return self._log(Outcome(key, "skipped", reason="source object no longer exists"))
+                raise
+            etag = _norm_etag(head.get("ETag"))
+            if event_etag and etag != event_etag:
+                return self._log(Outcome(key, "skipped", reason="superseded by a newer version of the object"))
+            if self._has_result(out_bucket, result_key, etag):
+                return self._log(Outcome(key, "skipped", result_key, reason="result already exists"))
+            if self._has_result(out_bucket, error_key, etag, permanent_only=True):
+                return self._log(Outcome(key, "skipped", error_key, reason="already failed permanently"))
+            try:
+                size = int(head.get("ContentLength", 0))
+                if size > self.settings.max_bytes:  # refused before download, as the API does
+                    raise ImageTooLarge(f"image too large (max {self.settings.max_bytes // (1024 * 1024)} MB)")
+                try:
+                    body = self.s3.get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')["Body"].read()
+                except Exception as exc:  # noqa: BLE001
+                    if _is_missing(exc, "412", "PreconditionFailed", "404", "NoSuchKey"):
+                        return self._log(Outcome(key, "skipped", reason="object changed or vanished while reading"))
+                    raise
+                result = self.engine.run_bytes(body, self.settings.mode)
+            except OcrError as exc:
+                return self._permanent_failure(bucket, key, etag, out_bucket, result_key, error_key, exc, request_id)
+            doc = result.to_dict()
+            self._put_json(out_bucket, result_key, doc, bucket, key, etag, {"status": "200"})
+            self._delete_stale(out_bucket, error_key)
+            return self._log(Outcome(key, "done", result_key), lines=len(doc["lines"]),
+                             elapsed_ms=round((time.perf_counter() - t0) * 1000, 1))
+        except Exception as exc:  # noqa: BLE001 -- anything else is retried by Lambda
+            log.exception("batch record failed", extra={"key": key, "bucket": bucket})
+            try:  # best effort, so that a failure that outlives the retries leaves a trace next to the results
+                self._put_json(out_bucket, error_key,
+                               {"success": False, "error": {"code": "internal_error", "message": "internal error; "
+                                                            "Lambda retries, then the event goes to the DLQ"}},
+                               bucket, key, event_etag, {"status": "500", "permanent": "false"})
+            except Exception:  # noqa: BLE001
+                pass
+            return Outcome(key, "error", error_key, reason=f"{type(exc).__name__}: {exc}", code="internal_error")
+
+    # ---- helpers -----------------------------------------------------------------------
+    def _has_result(self, bucket: str, key: str, etag: str, permanent_only: bool = False) -> bool:
+        try:
+            meta = self.s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
+        except Exception as exc:  # noqa: BLE001
+            if _is_missing(exc, "404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        if permanent_only and meta.get("permanent") != "true":
+            return False
+        return _norm_etag(meta.get("source-etag")) == etag
+
+    def _put_json(self, bucket: str, key: str, doc: dict, src_bucket: str, src_key: str, etag: str,
+                  extra_meta: dict[str, str]) -> None:
+        meta = {"source-bucket": src_bucket, "source-key": src_key.encode("ascii", "backslashreplace").decode(),
+                "source-etag": etag, **extra_meta}
+        self.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(doc, ensure_ascii=False).encode("utf-8"),
+                           ContentType=JSON_TYPE, Metadata=meta)
+
+    def _delete_stale(self, bucket: str, key: str) -> None:
+        try:
+            self.s3.delete_object(Bucket=bucket, Key=key)
+        except Exception as exc:  # noqa: BLE001
+            if not _is_missing(exc, "404", "NoSuchKey"):
+                raise
+
+    def _permanent_failure(self, bucket, key, etag, out_bucket, result_key, error_key, exc: OcrError,
+                           request_id) -> Outcome:
+        doc = {"success": False, "error": {"code": exc.code, "message": exc.message}}
+        # DLQ first, then the .error.json marker: if the marker write fails the retry re-sends
+        # (at least once), never the other way round (a marker without a DLQ message).
+        if self.settings.dlq_url:
+            message = {"reason": "ocr_failed", "status": exc.status, "error": doc["error"],
+                       "source": {"bucket": bucket, "key": key, "etag": etag},
+                       "error_object": {"bucket": out_bucket, "key": error_key}, "request_id": request_id,
+                       "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            self.sqs.send_message(QueueUrl=self.settings.dlq_url, MessageBody=json.dumps(message, ensure_ascii=False),
+                                  MessageAttributes={"ErrorCode": {"DataType": "String", "StringValue": exc.code},
+                                                     "SourceKey": {"DataType": "String", "StringValue": key}})
+        self._put_json(out_bucket, error_key, doc, bucket, key, etag, {"status": str(exc.status), "permanent": "true"})
+        self._delete_stale(out_bucket, result_key)
+        return self._log(Outcome(key, "failed", error_key, reason=exc.message, code=exc.code), status=exc.status)
+
+    @staticmethod
+    def _log(outcome: Outcome, **extra) -> Outcome:
+        log.info("batch", extra={"key": outcome.key, "outcome": outcome.status, "result_key": outcome.result_key,
+                                 "reason": outcome.reason, "code": outcome.code, **extra})
+        return outcome

@@ -1,0 +1,79 @@
+"""End-to-end OCR: bytes -> decoded image -> line detection -> batched recognition -> result."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .detector import detect_lines
+from .image_io import DecodedImage, decode_image
+from .recognizer import Recognizer
+
+MODES = ("auto", "line", "page")
+
+
+@dataclass
+class OcrLine:
+    text: str
+    confidence: float
+    box: list[list[int]]
+
+
+@dataclass
+class OcrResult:
+    lines: list[OcrLine]
+    width: int
+    height: int
+    elapsed_ms: float
+    model: str
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    def to_dict(self) -> dict:
+        return {"success": True, "text": self.text,
+                "lines": [{"text": l.text, "confidence": round(l.confidence, 4), "box": l.box} for l in self.lines],
+                "elapsed_ms": round(self.elapsed_ms, 2), "model": self.model,
+                "image": {"width": self.width, "height": self.height}}
+
+
+def looks_like_single_line(gray: np.ndarray) -> bool:
+    h, w = gray.shape
+    return h <= 96 and w >= 1.5 * h
+
+
+class OcrEngine:
+    def __init__(self, recognizer: Recognizer | None = None):
+        self.recognizer = recognizer or Recognizer()
+
+    @property
+    def model_name(self) -> str:
+        return self.recognizer.name
+
+    def run_bytes(self, data: bytes, mode: str = "auto") -> OcrResult:
+        t0 = time.perf_counter()
+        img = decode_image(data)
+        return self.run_image(img, mode, t0)
+
+    def run_image(self, img: DecodedImage, mode: str = "auto", t0: float | None = None) -> OcrResult:
+        t0 = t0 or time.perf_counter()
+        gray = img.gray
+        h, w = gray.shape
+        whole = [[0, 0], [w, 0], [w, h], [0, h]]
+        t1 = time.perf_counter()
+        if mode == "line" or (mode == "auto" and looks_like_single_line(gray)):
+            crops, boxes = [gray], [whole]
+        else:
+            det = detect_lines(gray)
+            crops = [det.crop(b) for b in det.lines]
+            boxes = [det.quad(b) for b in det.lines]
+        t2 = time.perf_counter()
+        texts = self.recognizer.recognize(crops)
+        t3 = time.perf_counter()
+        lines = [OcrLine(t, c, b) for (t, c), b in zip(texts, boxes) if t.strip()]
+        return OcrResult(lines=lines, width=w, height=h, elapsed_ms=(t3 - t0) * 1000, model=self.model_name,
+                         timings={"decode_ms": (t1 - t0) * 1000, "detect_ms": (t2 - t1) * 1000,
+                                  "recognize_ms": (t3 - t2) * 1000})

@@ -1,0 +1,31 @@
+"""Write the compact checkpoint that is committed: fp16 weights, config and training counters.
+
+    python -m pruning.ship_checkpoint runs/base/best.pt models/base/crnn_base.pt
+
+Optimiser state is left out (it would triple the size of every commit); training that
+starts from this file re-warms the learning rate (see ``--init-from`` in pruning.train).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("src")
+    ap.add_argument("dst")
+    args = ap.parse_args()
+    ck = torch.load(args.src, map_location="cpu", weights_only=False)
+    out = {"model": {k: (v.half() if v.is_floating_point() else v) for k, v in ck["model"].items()},
+           "config": ck["config"], "step": ck["step"], "samples": ck["samples"],
+           "train_seconds": ck["train_seconds"], "best": ck.get("best")}
+    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(out, args.dst)
+    print(f"{args.dst}: step {out['step']}, {out['samples']} samples, {Path(args.dst).stat().st_size / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Charset file and the shared normaliser."""
+import numpy as np
+
+from slim_ocr.charset import load_charset
+from slim_ocr.ctc import greedy_decode
+
+import pruning  # noqa: F401  (puts function/ on sys.path for pruning modules)
+from pruning.build_charset import build
+
+
+def test_charset_file_matches_builder():
+    cs = load_charset()
+    assert cs.chars == build()
+    assert len([c for c in cs.chars if "\u4e00" <= c <= "\u9fff"]) == 3755
+    assert cs.num_classes == len(cs.chars) + 1 and " " in cs.index
+
+
+def test_normaliser_folds_only_missing_forms():
+    cs = load_charset()
+    assert cs.normalize("Ｈｅｌｌｏ１２３") == "Hello123"      # full-width ASCII -> ASCII
+    assert cs.normalize("你好，世界！") == "你好，世界！"        # full-width CJK punctuation kept
+    assert cs.normalize("a\u3000\u3000b\t c ") == "a b c"       # spaces collapse
+    assert cs.normalize("ﬁ") == "fi"                            # NFKC ligature
+    assert cs.normalize("€😀") == "€"                            # unknown dropped
+
+
+def test_normalise_is_idempotent_and_encodes():
+    cs = load_charset()
+    for text in ["发票号码：No.12345678", "Total ¥1,234.56", "Ｅｍａｉｌ：ａ＠ｂ．ｃｏｍ", "（括号）【标题】"]:
+        n = cs.normalize(text)
+        assert cs.normalize(n) == n
+        assert cs.decode_ids(cs.encode(n)) == n
+
+
+def test_ctc_greedy_collapses_repeats_and_blanks():
+    cs = load_charset()
+    ids = cs.encode("aab")
+    seq = [ids[0], ids[0], 0, ids[1], ids[2], ids[2], 0]  # a a _ a b b _ -> "aab"
+    logits = np.full((len(seq), 1, cs.num_classes), -10.0, np.float32)
+    for t, c in enumerate(seq):
+        logits[t, 0, c] = 10.0
+    (text, conf), = greedy_decode(logits, cs)
+    assert text == "aab" and conf > 0.99
+    (text, _), = greedy_decode(logits, cs, lengths=[3])
+    assert text == "a"

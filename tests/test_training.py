@@ -1,0 +1,99 @@
+"""Renderer determinism, a tiny model overfitting, checkpoint resume, ONNX export."""
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import pruning  # noqa: F401
+from pruning.data import collate
+from pruning.evaluate import predict_lines
+from pruning.export_onnx import export
+from pruning.model import CRNN, CRNNConfig
+from pruning.render import LineRenderer
+from pruning.train import Trainer, parse_args
+from slim_ocr.charset import load_charset
+from slim_ocr.preprocess import prepare_line
+
+TINY = ["--width-mult", "0.25", "--lstm-hidden", "32", "--last-channels", "64", "--batch-size", "4",
+        "--workers", "0", "--val-size", "4", "--val-every", "1000", "--threads", "1"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # the test suite may share the CPU with a training run: no oversubscription
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path, monkeypatch):
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "zh.txt").write_text("今天天气很好\n发票号码和金额\n这是一个测试\n", encoding="utf-8")
+    (d / "en.txt").write_text("the quick brown fox\njumps over the lazy dog\n", encoding="utf-8")
+    monkeypatch.setenv("SLIM_OCR_CORPUS", str(d))
+    return d
+
+
+def test_renderer_is_deterministic():
+    r = LineRenderer()
+    a = r.render("发票 No.123", np.random.default_rng(7))
+    b = r.render("发票 No.123", np.random.default_rng(7))
+    c = r.render("发票 No.123", np.random.default_rng(8))
+    assert a.dtype == np.uint8 and a.ndim == 2
+    assert np.array_equal(a, b)
+    assert not (a.shape == c.shape and np.array_equal(a, c))
+
+
+def test_held_out_fonts_are_not_training_fonts():
+    train, val = LineRenderer(held_out=False), LineRenderer(held_out=True)
+    assert train.fonts and val.fonts
+    assert not {f.family for f in train.fonts} & {f.family for f in val.fonts}
+
+
+def test_tiny_model_overfits_a_few_lines(tmp_path):
+    torch.manual_seed(0)
+    cs = load_charset()
+    texts = ["你好", "AB12", "发票"]
+    r = LineRenderer(augment=False)
+    lines = [prepare_line(r.render(t, np.random.default_rng(i))) for i, t in enumerate(texts)]
+    batch = collate(lines, texts, cs)
+    args = parse_args(["--run", str(tmp_path / "run"), "--lr", "5e-3", "--warmup-steps", "1", *TINY])
+    trainer = Trainer(args, charset=cs)
+    preds = []
+    for step in range(600):
+        trainer.train_step(batch)
+        if step % 25 == 24:
+            preds = predict_lines(trainer.model, lines, cs)
+            if preds == texts:
+                break
+    assert preds == texts
+
+
+def test_resume_gives_identical_next_step(tmp_path, tiny_corpus):
+    run = tmp_path / "run"
+    base = ["--run", str(run), "--val-dir", str(tmp_path), *TINY]
+    Trainer(parse_args(base + ["--max-steps", "3"])).fit()     # trains 3 steps, saves last.pt
+    assert (run / "last.pt").exists()
+
+    # continue one step after resuming ...
+    resumed = Trainer(parse_args(base + ["--max-steps", "4"]))
+    assert resumed.step == 3
+    resumed.fit()
+    # ... versus an uninterrupted run of 4 steps
+    straight = tmp_path / "straight"
+    t = Trainer(parse_args(["--run", str(straight), "--val-dir", str(tmp_path), *TINY, "--max-steps", "4"]))
+    t.fit()
+    a, b = resumed.model.state_dict(), t.model.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_onnx_export_matches_pytorch(tmp_path):
+    model = CRNN(CRNNConfig(width_mult=0.25, lstm_hidden=16, last_channels=32))
+    stats = export(model, tmp_path / "m.onnx")
+    assert stats["max_abs_diff"] < 1e-4
