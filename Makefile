@@ -5,10 +5,11 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 RUN_VENV := .venv-run
 TIME_BUDGET ?= 3600
-# Debian packages: fonts for rendering training/test lines, the English word list.
+# Debian packages: fonts for rendering training/test lines, the English word list,
+# Chromium + driver for the browser test, wrk for the load benchmark.
 APT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-zenhei fonts-wqy-microhei \
 	fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
-	fonts-liberation fonts-liberation2 wamerican
+	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk
 
 .PHONY: help run setup-run setup-dev test corpus train ship-checkpoint export clean
 

@@ -85,8 +85,9 @@ _ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 415, 422)}
 
 
 # ---- errors ----------------------------------------------------------------------------
-def error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"success": False, "error": {"code": code, "message": message}}, status_code=status)
+def error(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"success": False, "error": {"code": code, "message": message}}, status_code=status,
+                        headers=headers)
 
 
 @app.exception_handler(OcrError)
@@ -102,10 +103,22 @@ async def _validation_error(request: Request, exc: RequestValidationError):
     return error(422, "validation_error", f"{where}: {first.get('msg', 'invalid request')}".strip(": "))
 
 
+def _allowed_methods(path: str) -> set[str]:
+    return {m for r in app.routes if getattr(r, "path", None) == path for m in (getattr(r, "methods", None) or ())}
+
+
 @app.exception_handler(StarletteHTTPException)
 async def _http_error(request: Request, exc: StarletteHTTPException):
+    status, headers = exc.status_code, exc.headers
+    if status in (404, 405):
+        # An API path asked with a method it lacks: the static-page mount would answer
+        # 404 or "Allow: GET, HEAD"; say 405 with the route's real methods instead.
+        allowed = _allowed_methods(request.url.path)
+        if allowed:
+            status, headers = 405, {"Allow": ", ".join(sorted(allowed))}
     codes = {404: "not_found", 405: "method_not_allowed"}
-    return error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+    message = "method not allowed" if status == 405 else str(exc.detail)
+    return error(status, codes.get(status, "http_error"), message, headers)
 
 
 @app.exception_handler(Exception)
