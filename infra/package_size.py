@@ -60,6 +60,15 @@ def build(arch: str, rebuild: bool = False) -> Path:
     return out
 
 
+def elf_arch(build_dir: Path) -> str | None:
+    """arm64 / x86_64 from numpy's extension module in a build dir (None if not recognisable)."""
+    so = next((build_dir / "numpy" / "_core").glob("_multiarray_umath*.so"), None)
+    if so is None:
+        return None
+    machine = int.from_bytes(so.read_bytes()[18:20], "little")
+    return {0xB7: "arm64", 0x3E: "x86_64"}.get(machine)
+
+
 def measure(path: Path) -> dict:
     files = [p for p in path.rglob("*") if p.is_file() and not p.is_symlink()]
     unzipped = sum(p.stat().st_size for p in files)
@@ -81,10 +90,10 @@ def report(label: str, m: dict, top: int) -> str:
     left = LIMIT_UNZIPPED - m["unzipped"]
     verdict = f"OK, {left / MIB:6.1f} MiB to spare" if left > 0 else f"OVER by {-left / MIB:.1f} MiB"
     direct = "yes" if m["zipped"] <= LIMIT_ZIP_DIRECT else "no (deploy via S3: sam deploy does)"
-    lines = [f"{label:<10} {m['unzipped'] / MIB:9.1f} {m['zipped'] / MIB:9.1f} {m['files']:7d}  {verdict};"
+    lines = [f"{label:<14} {m['unzipped'] / MIB:9.1f} {m['zipped'] / MIB:9.1f} {m['files']:7d}  {verdict};"
              f" zip <= 50 MB direct upload: {direct}"]
     for name, size in m["top"][:top]:
-        lines.append(f"{'':<10}   {size / MIB:7.1f} MiB  {name}")
+        lines.append(f"{'':<14}   {size / MIB:7.1f} MiB  {name}")
     return "\n".join(lines)
 
 
@@ -93,19 +102,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arch", action="append", choices=["arm64", "x86_64"],
                     help="architecture(s) to build and measure (default: both)")
     ap.add_argument("--built", action="append", default=[], metavar="DIR", help="measure an existing build dir")
+    ap.add_argument("--reuse", action="append", default=[], metavar="DIR",
+                    help="an existing `sam build` dir (e.g. .aws-sam/build/OcrFunction) to measure instead of "
+                         "building its architecture again (the architecture is read from its wheels)")
     ap.add_argument("--rebuild", action="store_true", help="ignore the cached per-architecture builds")
     ap.add_argument("--top", type=int, default=0, help="also list the N largest top-level entries")
     ap.add_argument("--check", action="store_true", help=f"exit 1 unless {DEPLOYED_ARCH} has --headroom-mb left")
     ap.add_argument("--headroom-mb", type=float, default=20.0)
     args = ap.parse_args(argv)
 
-    print(f"{'artefact':<10} {'unzipped':>9} {'zipped':>9} {'files':>7}  (MiB; Lambda zip limit: "
+    print(f"{'artefact':<14} {'unzipped':>9} {'zipped':>9} {'files':>7}  (MiB; Lambda zip limit: "
           f"{LIMIT_UNZIPPED / MIB:.0f} MiB = {LIMIT_UNZIPPED:,} bytes unzipped, code + layers)")
     status = 0
     for d in args.built:
-        print(report(Path(d).name[:10], measure(Path(d)), args.top))
+        print(report(Path(d).name[:14], measure(Path(d)), args.top))
+    reuse = {elf_arch(Path(d)): Path(d) for d in args.reuse if Path(d).is_dir()}
     for arch in (args.arch or ([] if args.built else ["arm64", "x86_64"])):
-        m = measure(build(arch, args.rebuild))
+        m = measure(reuse[arch] if arch in reuse else build(arch, args.rebuild))
         print(report(arch, m, args.top))
         if args.check and arch == DEPLOYED_ARCH and LIMIT_UNZIPPED - m["unzipped"] < args.headroom_mb * MIB:
             print(f"FAIL: {arch} has less than {args.headroom_mb} MiB headroom", file=sys.stderr)

@@ -21,7 +21,7 @@ def main():
     ck = torch.load(args.src, map_location="cpu", weights_only=False)
     out = {"model": {k: (v.half() if v.is_floating_point() else v) for k, v in ck["model"].items()},
            "config": ck["config"], "step": ck["step"], "samples": ck["samples"],
-           "train_seconds": ck["train_seconds"], "best": ck.get("best")}
+           "train_seconds": ck["train_seconds"], "best": ck.get("best"), "args": ck.get("args")}
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save(out, args.dst)
     print(f"{args.dst}: step {out['step']}, {out['samples']} samples, {Path(args.dst).stat().st_size / 1e6:.1f} MB")

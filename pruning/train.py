@@ -24,9 +24,28 @@ from tqdm import tqdm
 
 from . import REPO
 from slim_ocr.charset import load_charset
+from slim_ocr.preprocess import prepare_line
 from .data import Curriculum, SyntheticLines, build_val_set
 from .evaluate import evaluate
 from .model import CRNN, CRNNConfig, count_params
+
+
+def load_real_val(limit: int) -> dict:
+    """A fixed slice of the real-document evaluation set (clean variant), if it has been built.
+
+    Monitoring only: checkpoints are selected on the synthetic validation set, so the
+    real-document figures reported by the benchmarks are not tuned on."""
+    try:
+        from bench.eval_set import load_eval_set
+        recs = load_eval_set(variant="clean", limit=limit)
+    except (ImportError, FileNotFoundError):
+        return {}
+    out = {}
+    for r in recs:
+        lines, texts = out.setdefault(r["lang"], ([], []))
+        lines.append(prepare_line(r["image"]))
+        texts.append(r["text"])
+    return out
 
 
 def bn_gammas(model):
@@ -47,6 +66,13 @@ def lr_at(step: int, args) -> float:
         f = min(1.0, (step - args.decay_start) / max(1, args.decay_steps))
         return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * f)))
     return args.lr * warm
+
+
+def _ignore_stop_signals(_worker_id):
+    # `pkill -f pruning.train` also hits the loader worker; only the main process decides
+    # when to stop (it checkpoints first), and the worker exits with it.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 class Trainer:
@@ -121,20 +147,29 @@ class Trainer:
         ds = SyntheticLines(self.charset, self.args.batch_size, self.args.seed, start_batch=self.step,
                             curriculum=Curriculum(ramp_samples=self.args.ramp_samples))
         return DataLoader(ds, batch_size=None, num_workers=self.args.workers, prefetch_factor=4 if self.args.workers else None,
-                          persistent_workers=False)
+                          persistent_workers=False, worker_init_fn=_ignore_stop_signals)
 
     def fit(self):
         a = self.args
         val = build_val_set(self.charset, a.val_size, seed=1234, path=Path(a.val_dir) / f"val_synth_{a.val_size}.npz")
+        real = load_real_val(a.real_val_limit) if a.real_val_limit else {}
         log = open(self.run / "log.jsonl", "a")
         print(f"params {count_params(self.model):,}; threads {torch.get_num_threads()}")
         t_start = time.time()
-        t_ckpt = time.time()
-        t_seg, seg_samples, losses = time.time(), 0, []
         bar = tqdm(total=a.max_steps, initial=self.step, desc="train", mininterval=30)
         stop = []  # SIGTERM/SIGINT: finish the step, checkpoint, exit cleanly
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.append(1))
+        try:
+            self._loop(a, val, real, log, bar, stop, t_start)
+        finally:
+            self.save()  # steps are atomic: whatever stopped the loop, the state is consistent
+            bar.close()
+        print(f"stopped at step {self.step}, {self.samples} samples, {self.train_seconds / 3600:.2f} h")
+
+    def _loop(self, a, val, real, log, bar, stop, t_start):
+        t_ckpt = time.time()
+        t_seg, seg_samples, losses = time.time(), 0, []
         for batch in self.loader():
             losses.append(self.train_step(batch))
             seg_samples += batch["images"].shape[0]
@@ -154,8 +189,11 @@ class Trainer:
                 res = evaluate(self.model, val["lines"], val["texts"], self.charset)
                 rec = {"step": self.step, "samples": self.samples, "val_char_acc": res["char_acc"],
                        "val_line_acc": res["line_acc"], "examples": res["examples"][:3]}
+                for lang, (lines, texts) in real.items():
+                    r = evaluate(self.model, lines, texts, self.charset)
+                    rec[f"real_{lang}_char_acc"], rec[f"real_{lang}_line_acc"] = r["char_acc"], r["line_acc"]
                 log.write(json.dumps(rec, ensure_ascii=False) + "\n"); log.flush()
-                tqdm.write(f"step {self.step} samples {self.samples} val char {res['char_acc']:.4f} line {res['line_acc']:.4f} {res['examples'][:2]}")
+                tqdm.write(json.dumps({k: v for k, v in rec.items() if k != "examples"}))
                 if res["char_acc"] > self.best:
                     self.best = res["char_acc"]
                     self.save("best.pt")
@@ -164,9 +202,6 @@ class Trainer:
                 t_ckpt = now
             if stop or self.step >= a.max_steps or (a.time_budget and now - t_start > a.time_budget):
                 break
-        self.save()
-        bar.close()
-        print(f"stopped at step {self.step}, {self.samples} samples, {self.train_seconds / 3600:.2f} h")
 
 
 def parse_args(argv=None):
@@ -193,6 +228,7 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--val-size", type=int, default=600)
     ap.add_argument("--val-dir", default=str(REPO / "data"), help="where the rendered validation set is cached")
+    ap.add_argument("--real-val-limit", type=int, default=150, help="real-document lines per language to monitor (0: off)")
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)

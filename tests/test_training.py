@@ -17,7 +17,7 @@ from slim_ocr.charset import load_charset
 from slim_ocr.preprocess import prepare_line
 
 TINY = ["--width-mult", "0.25", "--lstm-hidden", "32", "--last-channels", "64", "--batch-size", "4",
-        "--workers", "0", "--val-size", "4", "--val-every", "1000", "--threads", "1"]
+        "--workers", "0", "--val-size", "4", "--real-val-limit", "0", "--val-every", "1000", "--threads", "1"]
 
 
 @pytest.fixture(autouse=True)

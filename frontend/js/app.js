@@ -275,12 +275,12 @@ async function acceptFile(file) {
   state.source = await decodeImage(file);
   if (state.file !== file) return; // a newer file arrived while decoding
   preview.setImage(state.source);
-  await recognise();
+  await recognise({ replacing: true });
 }
 
-async function recognise() {
+async function recognise({ replacing = false } = {}) {
   const file = state.file;
-  if (!file || state.phase === "busy") return;
+  if (!file || (state.phase === "busy" && !replacing)) return;
   const controller = new AbortController();
   state.controller = controller;
   state.error = null;

@@ -1,0 +1,166 @@
+"""Stage 4: fine-tune the pruned student with knowledge distillation from the base.
+
+loss = CTC(student, labels) + kd_weight * T^2 * KL(softmax(teacher/T) || softmax(student/T)),
+the KL per output time step, averaged over each line's valid steps; batches from the
+synthetic line stream (``pruning.data.SyntheticLines``, another seed than training).
+
+Schedules (``--schedule``):
+* ``oneshot``   -- the stage-3 model (``<work>/pruned.pt``), fine-tuned for the whole budget;
+* ``iterative`` -- ``--iter-steps`` rounds of (re-plan from the student's current gammas
+  towards an interpolated target, cut, fine-tune budget/rounds);
+* ``both``      -- each of the above on half the budget, scored on the held-out-font
+  set; the winner is kept and the comparison written to ``<out>/distill.json``.
+
+    PRUNE_BUDGET=10 python -m pruning.prune.distill --base runs/base/best.pt
+Writes ``<work>/student.pt`` (+ ``student_<schedule>.pt``).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from . import common
+from .plan import make_plan, rnn_ratios
+from .surgery import apply_keep, describe, group_sizes
+from ..data import Curriculum, SyntheticLines
+from ..evaluate import evaluate
+from ..train import make_optimizer
+
+
+def kd_loss(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Tensor, temp: float) -> torch.Tensor:
+    """T^2 * mean over valid (t, b) of KL(teacher_T || student_T); logits (T, B, C)."""
+    steps = student.shape[0]
+    mask = (torch.arange(steps)[:, None] < lengths.clamp(max=steps)[None, :]).to(student.dtype)
+    logp_s = F.log_softmax(student / temp, dim=-1)
+    logp_t = F.log_softmax(teacher / temp, dim=-1)
+    kl = (logp_t.exp() * (logp_t - logp_s)).sum(-1)
+    return (kl * mask).sum() / mask.sum().clamp(min=1) * temp * temp
+
+
+def finetune(student, teacher, args, seconds: float, max_steps: int, start_batch: int, desc: str) -> dict:
+    cs = common.charset()
+    opt = make_optimizer(student, args.lr, 1e-4)
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    ds = SyntheticLines(cs, args.batch_size, args.seed, start_batch=start_batch, curriculum=Curriculum())
+    loader = DataLoader(ds, batch_size=None, num_workers=args.workers)
+    teacher.eval()
+    student.train()
+    warm = 20
+    t0, step, hist = time.time(), 0, []
+    bar = tqdm(total=max_steps or None, desc=desc, mininterval=10)
+    for batch in loader:
+        frac = min(1.0, (time.time() - t0) / max(seconds, 1e-6))
+        if max_steps:
+            frac = max(frac, step / max_steps)
+        lr = args.lr * min(1.0, (step + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x = batch["images"]
+        with torch.no_grad():
+            t_logits = teacher(x)
+        s_logits = student(x)
+        steps = s_logits.shape[0]
+        lengths = batch["input_lengths"].clamp(max=steps)
+        l_ctc = ctc(s_logits.log_softmax(2), batch["targets"], lengths, batch["target_lengths"])
+        l_kd = kd_loss(s_logits, t_logits, lengths, args.kd_temp)
+        loss = l_ctc + args.kd_weight * l_kd
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 5.0)
+        opt.step()
+        step += 1
+        hist.append((l_ctc.item(), l_kd.item()))
+        bar.update(1)
+        if step % 10 == 0:
+            bar.set_postfix(ctc=f"{l_ctc.item():.3f}", kd=f"{l_kd.item():.3f}")
+        if time.time() - t0 >= seconds or (max_steps and step >= max_steps):
+            break
+    bar.close()
+    student.eval()
+    tail = hist[-20:] or [(float("nan"), float("nan"))]
+    return {"steps": step, "seconds": round(time.time() - t0, 1), "samples": step * args.batch_size,
+            "ctc_end": sum(a for a, _ in tail) / len(tail), "kd_end": sum(b for _, b in tail) / len(tail)}
+
+
+def _start_batch(args) -> int:
+    samples = common.base_meta(args).get("samples") or 0
+    return samples // args.batch_size   # continue the base's curriculum position (other seed)
+
+
+def oneshot(teacher, args, seconds, max_steps) -> tuple[torch.nn.Module, dict]:
+    path = common.work_dir(args) / "pruned.pt"
+    if path.exists():
+        student = common.load_pruned(path)
+    else:
+        plan = common.read_json(common.out_dir(args) / "plan.json")
+        student = apply_keep(teacher, plan["keep"], images=common.calib_images(args))
+    log = finetune(student, teacher, args, seconds, max_steps, _start_batch(args), "distill oneshot")
+    return student, {"rounds": [log]}
+
+
+def iterative(teacher, args, seconds, max_steps) -> tuple[torch.nn.Module, dict]:
+    sens = common.read_json(common.out_dir(args) / "sensitivity.json")
+    limits = sens["limits"]
+    lr, hr = rnn_ratios(args, limits)
+    base_sizes, base_cost = group_sizes(teacher), common.model_cost(teacher)
+    student, rounds, done = copy.deepcopy(teacher), [], 0
+    K = max(1, args.iter_steps)
+    for k in range(1, K + 1):
+        target = 1 - (1 - args.target) * k / K
+        plan = make_plan(student, base_sizes, base_cost, limits, args.goal, target, args.min_channels,
+                         args.multiple, lr * k / K, hr * k / K)
+        student = apply_keep(student, plan["keep"], images=common.calib_images(args))
+        log = finetune(student, teacher, args, seconds / K, max_steps // K if max_steps else 0,
+                       _start_batch(args) + done, f"distill iterative {k}/{K}")
+        done += log["steps"]
+        rounds.append({**log, "target": target, "keep": plan["keep"], "params_frac": plan["params_frac"],
+                       "flops_frac": plan["flops_frac"]})
+    return student, {"rounds": rounds}
+
+
+def run(args) -> dict:
+    teacher = common.load_base(args)
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    val = common.val_set(args)
+    lines, texts = val["lines"][:args.val_lines], val["texts"][:args.val_lines]
+    cs = common.charset()
+    schedules = ["oneshot", "iterative"] if args.schedule == "both" else [args.schedule]
+    seconds = args.budget_min * 60 / len(schedules)
+    results, models = {}, {}
+    base_cost = common.model_cost(teacher)
+    for name in schedules:
+        fn = oneshot if name == "oneshot" else iterative
+        student, info = fn(teacher, args, seconds, args.max_steps)
+        res = evaluate(student, lines, texts, cs)
+        cost = common.model_cost(student)
+        results[name] = {**info, "char_acc": res["char_acc"], "line_acc": res["line_acc"], **cost,
+                         "params_frac": cost["params"] / base_cost["params"],
+                         "flops_frac": cost["flops"] / base_cost["flops"], "sizes": describe(student)}
+        models[name] = student
+        common.save_model(student, common.work_dir(args) / f"student_{name}.pt", {"stage": f"distill-{name}"})
+        print(f"{name}: char acc {res['char_acc']:.4f} line acc {res['line_acc']:.4f} "
+              f"params {cost['params']:,} flops {cost['flops'] / 1e6:.1f}M")
+    winner = max(schedules, key=lambda s: (results[s]["char_acc"], s == "oneshot"))
+    common.save_model(models[winner], common.work_dir(args) / "student.pt", {"stage": "distill", "schedule": winner})
+    out = {"winner": winner, "budget_min": args.budget_min, "val_lines": len(lines),
+           "teacher": {**base_cost, **{k: v for k, v in evaluate(teacher, lines, texts, cs).items() if k != "examples"}},
+           "schedules": results, "kd_temp": args.kd_temp, "kd_weight": args.kd_weight, "lr": args.lr,
+           "batch_size": args.batch_size}
+    common.write_json(common.out_dir(args) / "distill.json", out)
+    print(f"distill: winner {winner}")
+    return out
+
+
+def main(argv=None):
+    run(common.parse(argv, __doc__))
+
+
+if __name__ == "__main__":
+    main()

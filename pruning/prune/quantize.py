@@ -1,0 +1,156 @@
+"""Stage 6: INT8 with ONNX Runtime -- several recipes measured, the fastest that keeps
+accuracy wins.
+
+Candidates (all from ``<out>/pruned_fp32.onnx``):
+* ``dynamic``             -- quantize_dynamic on everything (Conv -> ConvInteger, MatMul, LSTM);
+* ``static_qdq_s8s8_all`` -- quantize_static defaults: QDQ, int8 activations, every op (reference);
+* ``static_qdq``          -- quantize_static, QDQ, per-channel int8 weights, uint8 activations
+                             calibrated (MinMax) on rendered training-font lines through
+                             slim_ocr.preprocess; Conv (not depthwise) + MatMul; LSTM stays fp32;
+* ``static_qdq_dynlstm``  -- static_qdq, then dynamic quantisation of the LSTM only;
+* ``static_conv``         -- static QDQ for the (non-depthwise) convs only;
+* ``static_conv_dynrnn``  -- static_conv, then dynamic LSTM + MatMul (head).
+
+Each is timed (ORT, 1 thread, p50 per 32x320 line, interleaved with fp32) and scored on
+the held-out-font set (and the real-document set when present); a candidate "keeps
+accuracy" when it loses at most ``--int8-tol`` char accuracy against fp32 on each.
+Writes ``<out>/pruned_int8.onnx`` (the winner) and ``<out>/quant.json``.
+
+    python -m pruning.prune.quantize --base runs/base/best.pt
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+
+from . import common
+from slim_ocr.preprocess import make_batch
+
+
+class LineReader:
+    """CalibrationDataReader: one rendered line per batch (widths vary, as in service)."""
+
+    def __init__(self, lines):
+        self.batches = [make_batch([x]) for x in lines]
+        self.i = 0
+
+    def get_next(self):
+        if self.i >= len(self.batches):
+            return None
+        self.i += 1
+        return {"images": self.batches[self.i - 1]}
+
+    def rewind(self):
+        self.i = 0
+
+
+def preprocess(src: Path, dst: Path) -> Path:
+    """Shape inference for the quantiser. Graph optimisation is skipped: it splits HardSwish
+    into HardSigmoid + Mul, which then get their own Q/DQ pairs (measured slower)."""
+    try:
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+        quant_pre_process(str(src), str(dst), skip_optimization=True)
+        return dst
+    except Exception as exc:  # pre-processing is an optimisation: fall back to the raw model
+        print(f"quant_pre_process failed ({type(exc).__name__}: {exc}); quantising the raw model")
+        return src
+
+
+def depthwise_convs(path: Path) -> list[str]:
+    import onnx
+    return [n.name for n in onnx.load(str(path)).graph.node
+            if n.op_type == "Conv" and any(a.name == "group" and a.i > 1 for a in n.attribute)]
+
+
+def build_candidates(fp32: Path, work: Path, calib_lines) -> dict[str, Path]:
+    """INT8 variants of ``fp32``. Static ones use uint8 activations / int8 per-channel
+    weights (U8S8: the x86 fast path; S8S8 kept as a reference, it measured 2-3x slower
+    here) and leave depthwise convs in fp32 (tiny GEMMs where Q/DQ costs more than it saves)."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
+    work.mkdir(parents=True, exist_ok=True)
+    pre = preprocess(fp32, work / "pre.onnx")
+    dw = depthwise_convs(pre)
+    out = {}
+
+    def attempt(name, fn):
+        try:
+            fn(work / f"{name}.onnx")
+            out[name] = work / f"{name}.onnx"
+        except Exception as exc:
+            print(f"int8 candidate {name} failed: {type(exc).__name__}: {exc}")
+
+    def static(p, ops, act=QuantType.QUInt8, exclude=dw):
+        quantize_static(str(pre), str(p), LineReader(calib_lines), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=act, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+                        op_types_to_quantize=ops, nodes_to_exclude=exclude)
+
+    def then_dynamic(src, ops):
+        return lambda p: quantize_dynamic(str(out[src]), str(p), op_types_to_quantize=ops, weight_type=QuantType.QInt8)
+
+    attempt("dynamic", lambda p: quantize_dynamic(str(pre), str(p), weight_type=QuantType.QInt8))
+    attempt("static_qdq_s8s8_all", lambda p: static(p, None, act=QuantType.QInt8, exclude=None))
+    attempt("static_qdq", lambda p: static(p, ["Conv", "MatMul"]))
+    if "static_qdq" in out:
+        attempt("static_qdq_dynlstm", then_dynamic("static_qdq", ["LSTM"]))
+    attempt("static_conv", lambda p: static(p, ["Conv"]))
+    if "static_conv" in out:
+        attempt("static_conv_dynrnn", then_dynamic("static_conv", ["LSTM", "MatMul"]))
+    return out
+
+
+def _acc_keys(acc: dict) -> dict[str, float]:
+    flat = {"synthetic": acc["synthetic"]["char_acc"]} if "synthetic" in acc else {}
+    for lang, v in acc.get("real", {}).get("char_acc", {}).items():
+        flat[f"{acc['real'].get('source', 'real')}:{lang}"] = v
+    return flat
+
+
+def run(args) -> dict:
+    out = common.out_dir(args)
+    fp32 = out / "pruned_fp32.onnx"
+    if not fp32.exists():
+        raise SystemExit(f"{fp32} missing: run the export stage first")
+    calib, _ = common.render_lines(args.calib_lines, seed=20_000 + args.seed)
+    cands = build_candidates(fp32, common.work_dir(args) / "int8", calib)
+    val = common.val_set(args)
+    real = common.load_real(args)
+    lat = common.latency_ms({"fp32": fp32, **cands}, runs=args.latency_runs)
+    rows = {}
+    ref = _acc_keys(common.onnx_accuracy(fp32, args, val, real))
+    rows["fp32"] = {"latency_ms_p50_1t": lat["fp32"], "file_bytes": fp32.stat().st_size,
+                    "params": common.onnx_params(fp32), "char_acc": ref}
+    for name, path in cands.items():
+        acc = _acc_keys(common.onnx_accuracy(path, args, val, real))
+        drop = max(ref[k] - acc.get(k, 0.0) for k in ref) if ref else 0.0
+        rows[name] = {"latency_ms_p50_1t": lat[name], "file_bytes": path.stat().st_size,
+                      "params": common.onnx_params(path), "char_acc": acc, "max_char_acc_drop": drop,
+                      "keeps_accuracy": drop <= args.int8_tol}
+    ok = [n for n in cands if rows[n]["keeps_accuracy"]]
+    pool = ok or list(cands)
+    if not pool:
+        raise SystemExit("no INT8 candidate could be built")
+    best = min(pool, key=lambda n: rows[n]["latency_ms_p50_1t"]) if ok else \
+        min(pool, key=lambda n: rows[n]["max_char_acc_drop"])
+    shutil.copyfile(cands[best], out / "pruned_int8.onnx")
+    # INT8 ships when it keeps accuracy and is not slower than fp32 beyond timing noise (5 %):
+    # at equal speed the 3-4x smaller file wins
+    ship_int8 = bool(ok) and rows[best]["latency_ms_p50_1t"] <= 1.05 * rows["fp32"]["latency_ms_p50_1t"]
+    res = {"winner": best, "ship_int8": ship_int8, "tolerance": args.int8_tol, "candidates": rows,
+           "calib_lines": len(calib), "onnx": str(out / "pruned_int8.onnx")}
+    common.write_json(out / "quant.json", res)
+    for name, r in rows.items():
+        print(f"int8 {name:20s} {r['latency_ms_p50_1t']:7.2f} ms  {r['file_bytes']:>10,} B  acc {r['char_acc']}")
+    print(f"int8 winner: {best} (ship int8: {ship_int8})")
+    for p in (common.work_dir(args) / "int8").glob("*.onnx"):
+        os.remove(p)
+    return res
+
+
+def main(argv=None):
+    run(common.parse(argv, __doc__))
+
+
+if __name__ == "__main__":
+    main()

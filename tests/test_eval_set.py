@@ -1,0 +1,222 @@
+"""Evaluation set and bench: scorer, subsets, photo degradation, text-layer parsing,
+our-model adapter. Fast, offline; needs neither data/eval nor the Debian documents."""
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench import build_eval_set as bes  # noqa: E402
+from bench.eval_set import load_eval_set, metrics, score, split_subsets  # noqa: E402
+
+SAMPLE_XHTML = """<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd"><html xmlns="http://www.w3.org/1999/xhtml">
+<head><title>t</title></head>
+<body>
+<doc>
+  <page width="595.280000" height="841.890000">
+    <flow>
+      <block xMin="56.693000" yMin="37.597611" xMax="147.728600" yMax="47.610024">
+        <line xMin="56.693000" yMin="37.597611" xMax="147.728600" yMax="47.610024">
+          <word xMin="56.693000" yMin="38.314918" xMax="85.464989" yMax="47.370922">Debian</word>
+          <word xMin="87.953000" yMin="37.597611" xMax="147.728600" yMax="47.610024">新维护者手册</word>
+        </line>
+        <line xMin="56.693000" yMin="50.0" xMax="120.0" yMax="60.0">
+          <word xMin="56.693000" yMin="50.0" xMax="90.0" yMax="60.0">a&amp;b</word>
+          <word xMin="92.0" yMin="50.0" xMax="120.0" yMax="60.0">&lt;c&gt;</word>
+        </line>
+      </block>
+    </flow>
+  </page>
+  <page width="612" height="792">
+    <flow><block xMin="1" yMin="2" xMax="3" yMax="4"><line xMin="1" yMin="2" xMax="3" yMax="4">
+      <word xMin="1" yMin="2" xMax="3" yMax="4">x</word></line></block></flow>
+  </page>
+</doc>
+</body>
+</html>
+"""
+
+
+def _records():
+    rng = np.random.default_rng(0)
+    recs = []
+    texts = {"zh": ["你好世界", "中文 OCR 测试"], "en": ["hello world", "Debian policy"]}
+    for lang in ("en", "zh"):  # deliberately not in subset order
+        for variant in ("photo", "clean"):
+            for t in texts[lang]:
+                recs.append({"text": t, "lang": lang, "variant": variant,
+                             "image": rng.integers(0, 255, (20, 60), dtype=np.uint8)})
+    return recs
+
+
+def test_perfect_predictor_scores_one_and_wrong_one_less():
+    recs = _records()
+    truth = {id(r["image"]): r["text"] for r in recs}
+    res = score(lambda imgs: [truth[id(im)] for im in imgs], recs)
+    assert set(res) == {"zh/clean", "zh/photo", "en/clean", "en/photo", "all"}
+    for m in res.values():
+        assert m["char_acc"] == 1.0 and m["line_acc"] == 1.0 and m["char_acc_nospace"] == 1.0
+    wrong = score(lambda imgs: [truth[id(im)][:-1] + "#" for im in imgs], recs)
+    for m in wrong.values():
+        assert m["char_acc"] < 1.0 and m["line_acc"] == 0.0
+    empty = score(lambda imgs: ["" for _ in imgs], recs)
+    assert empty["all"]["char_acc"] == 0.0
+
+
+def test_predictions_are_normalised_like_ground_truth():
+    # full-width Latin and extra spaces fold to the charset form
+    assert metrics(["ＯＣＲ  test "], ["OCR test"])["char_acc"] == 1.0
+    # spaces count, except in the no-space variant
+    m = metrics(["中文OCR"], ["中文 OCR"])
+    assert m["char_acc"] < 1.0 and m["char_acc_nospace"] == 1.0
+
+
+def test_subset_split_and_batching():
+    recs = _records()
+    groups = split_subsets(recs)
+    assert list(groups) == ["zh/clean", "zh/photo", "en/clean", "en/photo"]
+    assert sorted(i for v in groups.values() for i in v) == list(range(len(recs)))
+    for key, idx in groups.items():
+        lang, variant = key.split("/")
+        assert all(recs[i]["lang"] == lang and recs[i]["variant"] == variant for i in idx)
+    calls = []
+    score(lambda imgs: calls.append(len(imgs)) or ["x"] * len(imgs), recs, batch_size=1)
+    assert calls == [1] * len(recs)
+    with pytest.raises(ValueError):
+        score(lambda imgs: [], recs)
+
+
+def test_load_eval_set_filters_and_limits(tmp_path):
+    labels = []
+    for i, (lang, variant) in enumerate([("zh", "clean"), ("zh", "clean"), ("zh", "photo"), ("en", "clean")]):
+        rel = f"{variant}/{lang}/{i:05d}.png"
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / rel), np.full((16, 40, 3), 200, np.uint8))
+        labels.append({"file": rel, "text": f"t{i}", "lang": lang, "variant": variant, "doc": "d", "dpi": 100})
+    (tmp_path / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in labels) + "\n")
+    assert len(load_eval_set(tmp_path)) == 4
+    zh_clean = load_eval_set(tmp_path, variant="clean", lang="zh")
+    assert [r["text"] for r in zh_clean] == ["t0", "t1"]
+    assert zh_clean[0]["image"].shape == (16, 40, 3) and zh_clean[0]["image"].dtype == np.uint8
+    assert len(load_eval_set(tmp_path, limit=1)) == 3
+    with pytest.raises(FileNotFoundError):
+        load_eval_set(tmp_path / "missing")
+
+
+def test_photo_degradation_is_deterministic_per_seed():
+    img = np.full((30, 200, 3), 245, np.uint8)
+    cv2.putText(img, "Debian 12", (5, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2)
+    a, b = bes.degrade_photo(img, 123), bes.degrade_photo(img, 123)
+    c = bes.degrade_photo(img, 124)
+    assert a.shape == img.shape and a.dtype == np.uint8
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert not np.array_equal(a, img)
+    # gray input works too, and text stays darker than paper
+    g = bes.degrade_photo(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), 5)
+    assert g.shape == img.shape
+    gray = cv2.cvtColor(g, cv2.COLOR_BGR2GRAY).astype(int)
+    ink = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) < 128
+    assert gray[ink].mean() < gray[~ink].mean() - 20
+
+
+def test_pdftotext_bbox_parser():
+    pages = bes.parse_bbox_xhtml(SAMPLE_XHTML)
+    assert [p.number for p in pages] == [1, 2]
+    assert pages[0].width == pytest.approx(595.28)
+    line = pages[0].lines[0]
+    assert [w.text for w in line] == ["Debian", "新维护者手册"]
+    assert line[1].x0 == pytest.approx(87.953) and line[1].y1 == pytest.approx(47.610024)
+    assert [w.text for w in pages[0].lines[1]] == ["a&b", "<c>"]  # entities decoded
+    assert pages[1].lines[0][0].text == "x"
+
+
+def test_line_segments_cut_long_lines():
+    words = [bes.Word(0, 0, 10, 10, "Debian")]
+    x = 12.0
+    cjk = "本教程文档已被重写为另外的维护者指导本教程文档已被重写为另外的维护者指导本教程文档已被重写"
+    words.append(bes.Word(x, 0, x + 10 * len(cjk), 10, cjk))
+    segs = bes.line_segments(words, seed=7)
+    texts = [t for _, _, t in segs]
+    assert all(1 <= len(t) <= bes.MAX_CHARS for t in texts)
+    assert "".join(texts).replace(" ", "") == "Debian" + cjk
+    for (x0, y0, x1, y1), room, _ in segs:
+        assert x1 > x0 and (y0, y1) == (0, 10) and min(room) >= 0
+    # a wide gap (table columns) is never bridged
+    segs = bes.line_segments([bes.Word(0, 0, 20, 10, "left"), bes.Word(200, 0, 220, 10, "right")], seed=1)
+    assert [t for _, _, t in segs] == ["left", "right"]
+
+
+def test_text_filters():
+    cs = bes.load_charset()
+    assert bes.clean_text("Debian　新维护者手册", cs) == "Debian 新维护者手册"
+    assert bes.clean_text("x", cs) is None                      # too short
+    assert bes.clean_text("1.2.3", cs) is None                  # no letters
+    assert bes.clean_text("Chapter 1 . . . . 5", cs) is None    # dot leaders
+    assert bes.clean_text("\U00020000 rare", cs) is None        # outside the charset
+    assert bes.classify("如何挑选 Debian") == "zh"
+    assert bes.classify("对于笔记本，https://www.linux-on-laptops.com/") == "en"
+
+
+def test_pixel_check():
+    crop = np.full((24, 200, 3), 250, np.uint8)
+    cv2.putText(crop, "Hello world text", (4, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1)
+    cols = np.flatnonzero((crop[:, :, 0] < 128).any(axis=0))
+    box = (int(cols[0]), 3, int(cols[-1]) + 1, 21)
+    assert bes.pixel_check(crop, box) is None
+    assert bes.pixel_check(np.full((24, 200, 3), 250, np.uint8), box) == "ink-amount"
+    longer = (box[0], 3, box[2] + 40, 21)  # the text layer claims more than the pixels show
+    assert bes.pixel_check(np.pad(crop, ((0, 0), (0, 60), (0, 0)), constant_values=250), longer) == "ink-not-spanning-box"
+
+
+def test_eval_documents_stay_out_of_the_training_corpus():
+    bes.check_no_corpus_overlap()
+
+
+def test_our_model_adapter_with_random_onnx(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from bench.peers import OurModel, make_random_crnn_onnx, onnx_params
+    from slim_ocr.charset import load_charset
+    path = make_random_crnn_onnx(tmp_path / "rand.onnx", load_charset().num_classes)
+    imgs = [np.full((20, w, 3), 230, np.uint8) for w in (30, 90, 200)]
+    for im in imgs:
+        cv2.line(im, (2, 10), (im.shape[1] - 3, 10), (0, 0, 0), 2)
+    fallback = OurModel(path, force_fallback=True)
+    out = fallback.predict(imgs)
+    assert len(out) == 3 and all(isinstance(t, str) for t in out)
+    service = OurModel(path)  # the service's Recognizer when importable, else the same fallback
+    assert service.predict(imgs) == out
+    assert fallback.size_bytes() == path.stat().st_size
+    assert fallback.params() == onnx_params(path) > 0
+
+
+def test_run_bench_end_to_end_on_a_tiny_set(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("matplotlib")
+    from bench import run_bench
+    from bench.peers import make_random_crnn_onnx
+    from slim_ocr.charset import load_charset
+    labels = []
+    for i, (lang, variant) in enumerate([("zh", "clean"), ("zh", "photo"), ("en", "clean"), ("en", "photo")]):
+        rel = f"{variant}/{lang}/{i:05d}.png"
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / rel), np.full((16, 60), 220, np.uint8))
+        labels.append({"file": rel, "text": "ab", "lang": lang, "variant": variant, "doc": "d", "dpi": 100})
+    (tmp_path / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in labels) + "\n")
+    model = make_random_crnn_onnx(tmp_path / "m.onnx", load_charset().num_classes)
+    (tmp_path / "models.json").write_text(json.dumps({"models": [{"name": "missing", "path": str(tmp_path / "nope.onnx")}]}))
+    res = run_bench.main(["--eval-root", str(tmp_path), "--models", str(tmp_path / "models.json"),
+                          "--model", f"rand={model}", "--peers", "", "--latency-lines", "2",
+                          "--out", str(tmp_path / "results.json"), "--plot", str(tmp_path / "bench.png")])
+    assert [s["name"] for s in res["systems"]] == ["rand"]
+    assert any("missing" in n for n in res["notes"])
+    sys_ = res["systems"][0]
+    assert set(sys_["latency"]) == {"1", "2"} and sys_["latency"]["1"]["p50_ms"] > 0
+    assert 0.0 <= sys_["accuracy"]["all"]["char_acc"] <= 1.0
+    assert json.loads((tmp_path / "results.json").read_text())["systems"][0]["params"] > 0
+    assert (tmp_path / "bench.png").stat().st_size > 0

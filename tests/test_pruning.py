@@ -1,0 +1,255 @@
+"""Pruning pipeline: surgery exactness, plan, distillation loss, ONNX/INT8, end-to-end report."""
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import pruning  # noqa: F401
+from pruning.model import CRNN, CRNNConfig
+from pruning.prune import common, surgery as S
+from pruning.prune.distill import kd_loss
+from pruning.prune.plan import make_plan
+
+TINY = dict(width_mult=0.25, lstm_hidden=16, last_channels=32)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path, monkeypatch):
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "zh.txt").write_text("今天天气很好\n发票号码和金额\n这是一个测试\n", encoding="utf-8")
+    (d / "en.txt").write_text("the quick brown fox\njumps over the lazy dog\n", encoding="utf-8")
+    monkeypatch.setenv("SLIM_OCR_CORPUS", str(d))
+    return d
+
+
+def tiny_model(seed=0) -> CRNN:
+    """A tiny CRNN with non-trivial BatchNorm statistics and affine parameters."""
+    torch.manual_seed(seed)
+    m = CRNN(CRNNConfig(**TINY))
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+                mod.weight.uniform_(0.2, 1.5)
+                mod.bias.uniform_(-0.3, 0.3)
+    return m.eval()
+
+
+@pytest.fixture
+def x():
+    return torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (3, 1, 32, 96)).astype(np.float32))
+
+
+def test_groups_cover_every_conv_and_residual():
+    m = tiny_model()
+    groups = S.channel_groups(m)
+    convs = {id(c) for c in m.modules() if isinstance(c, torch.nn.Conv2d)}
+    written = {id(c) for g in groups for c, _ in g.producers + g.depthwise}
+    assert written == convs                                   # every conv's output is in exactly one group
+    assert sum(len(g.producers) + len(g.depthwise) for g in groups) == len(convs)
+    names = [g.name for g in groups]
+    assert names[0] == "stem" and names[-1] == "last" and "b7-9.out" in names   # residual chain joined
+
+
+@pytest.mark.parametrize("frac", [0.5, 0.2])
+def test_surgery_every_layer_runnable_and_consistent(x, frac):
+    m = tiny_model()
+    ref = m(x)
+    for name, n in S.group_sizes(m).items():
+        k = max(1, int(n * frac))
+        p = S.apply_keep(m, {name: k}, images=x)
+        out = p(x)
+        assert out.shape == ref.shape, name
+        assert S.group_sizes(p)[name] == k or name == S.HEAD_GROUP
+    allp = S.apply_keep(m, {n: max(1, int(v * frac)) for n, v in S.group_sizes(m).items()}, images=x)
+    assert allp(x).shape == ref.shape
+    assert sum(p.numel() for p in allp.parameters()) < sum(p.numel() for p in m.parameters())
+    for mod in allp.modules():   # real smaller layers, metadata consistent with the weights
+        if isinstance(mod, torch.nn.Conv2d):
+            assert mod.weight.shape[0] == mod.out_channels and mod.weight.shape[1] * mod.groups == mod.in_channels
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            assert mod.weight.numel() == mod.running_mean.numel() == mod.num_features
+
+
+def test_keep_everything_is_identity(x):
+    m = tiny_model()
+    p = S.apply_keep(m, S.group_sizes(m))
+    assert torch.equal(p(x), m(x))
+
+
+def test_dropping_zero_gamma_and_beta_channels_is_exact(x):
+    m = tiny_model()
+    indices = {}
+    with torch.no_grad():
+        for g in S.channel_groups(m):
+            drop = torch.arange(0, g.size, 3)
+            for bn in g.bns():
+                bn.weight[drop] = 0
+                bn.bias[drop] = 0
+            indices[g.name] = [i for i in range(g.size) if i % 3]
+    ref = m(x)
+    # BN-gamma ranking drops exactly those channels
+    p = S.apply_keep(m, {name: len(v) for name, v in indices.items()})
+    assert S.describe(p)["stem"] == len(indices["stem"])
+    assert torch.equal(p(x), ref)
+    for bn in p.modules():   # no zero channels left behind
+        if isinstance(bn, torch.nn.BatchNorm2d):
+            assert (bn.weight != 0).all()
+
+
+def test_lstm_hidden_units_nobody_reads_are_removed_exactly(x):
+    m = tiny_model()
+    H, dead = m.rnn.hidden_size, [1, 5, 9, 10]
+    cols = dead + [H + d for d in dead]
+    with torch.no_grad():
+        for l in range(m.rnn.num_layers):
+            for sfx in ("", "_reverse"):
+                getattr(m.rnn, f"weight_hh_l{l}{sfx}")[:, dead] = 0
+                if l + 1 < m.rnn.num_layers:
+                    getattr(m.rnn, f"weight_ih_l{l + 1}{sfx}")[:, cols] = 0
+        m.head.weight[:, cols] = 0
+    imp = S.lstm_hidden_importance(m, x)
+    assert all(set((s == 0).nonzero().flatten().tolist()) == set(dead) for layer in imp for s in layer)
+    ref = m(x)
+    S.prune_lstm_hidden(m, H - len(dead), x)
+    assert m.rnn.hidden_size == H - len(dead) and m.head.in_features == 2 * (H - len(dead))
+    assert torch.equal(m(x), ref)
+
+
+def test_lstm_input_follows_last_conv_and_hidden_cut_keeps_gates_consistent(x):
+    m = tiny_model()
+    p = S.apply_keep(m, {"last": 5, S.LSTM_GROUP: 8}, images=x)
+    assert p.rnn.input_size == 5 and p.rnn.hidden_size == 8
+    for name, w in p.rnn.named_parameters():
+        assert w.shape[0] == 4 * 8, name
+    assert p(x).shape == m(x).shape
+
+
+def test_head_svd_full_rank_exact_and_truncation_pays(x):
+    m = tiny_model()
+    ref = m(x)
+    f = copy.deepcopy(m)
+    S.factorize_head(f, 2 * m.rnn.hidden_size)
+    assert isinstance(f.head, torch.nn.Sequential)
+    assert (f(x) - ref).abs().max() < 1e-5
+    t = S.apply_keep(m, {S.HEAD_GROUP: 8})
+    D, C = 2 * m.rnn.hidden_size, m.head.out_features
+    assert sum(p.numel() for p in t.head.parameters()) == 8 * (D + C) + C < D * C + C
+    assert t(x).shape == ref.shape
+    # re-factorising an already factorised head to a lower rank works too
+    S.factorize_head(t, 4)
+    assert t.head[0].out_features == 4
+
+
+def test_torch_pruning_agrees_on_conv_to_lstm_input(x):
+    tp = pytest.importorskip("torch_pruning")
+    m = tiny_model()
+    keep = [0, 2, 3, 6]
+    ours = S.apply_keep(m, {}, indices={"last": keep})
+    theirs = copy.deepcopy(m)
+    dg = tp.DependencyGraph().build_dependency(theirs, example_inputs=x)
+    conv = theirs.backbone[-1][0]
+    drop = [i for i in range(conv.out_channels) if i not in keep]
+    dg.get_pruning_group(conv, tp.prune_conv_out_channels, idxs=drop).prune()
+    assert theirs.rnn.input_size == ours.rnn.input_size == len(keep)
+    assert torch.allclose(theirs(x), ours(x), atol=1e-6)
+
+
+def test_flop_counter_matches_torch_for_conv_and_linear():
+    from torch.utils.flop_counter import FlopCounterMode
+    m = tiny_model()
+    with FlopCounterMode(display=False) as fc:
+        with torch.no_grad():
+            m(torch.zeros(1, 1, 32, 320))
+    ours = common.count_flops(m)
+    H, T = m.rnn.hidden_size, 320 // 4
+    lstm = sum(2 * T * 2 * 4 * H * ((m.rnn.input_size if l == 0 else 2 * H) + H) for l in range(2))
+    assert ours - lstm == fc.get_total_flops()   # torch's counter does not see the CPU LSTM kernel
+
+
+def test_plan_reaches_target_within_limits():
+    m = tiny_model()
+    sizes, cost = S.group_sizes(m), common.model_cost(m)
+    limits = {n: 0.75 for n in sizes}
+    plan = make_plan(m, sizes, cost, limits, "flops", 0.6, min_channels=8, multiple=8, lstm_ratio=0.5, head_ratio=0.0)
+    assert plan["reachable"] and plan["flops_frac"] <= 0.6
+    for name, k in plan["keep"].items():
+        n = sizes[name]
+        assert k <= n and (k % 8 == 0 or k == n)
+        assert k >= min(n, max(8, int(np.ceil((1 - limits[name]) * n))))
+    tight = make_plan(m, sizes, cost, {n: 0.0 for n in sizes}, "params", 0.1)
+    assert not tight["reachable"]
+
+
+def test_kd_loss():
+    s = torch.randn(10, 2, 7)
+    lengths = torch.tensor([10, 4])
+    assert kd_loss(s, s.clone(), lengths, 2.0).abs() < 1e-6
+    assert kd_loss(s, torch.randn(10, 2, 7), lengths, 2.0) > 0
+    t = s.clone()
+    t[6:, 1] += 5.0   # beyond line 1's valid steps: ignored
+    assert kd_loss(s, t, lengths, 2.0).abs() < 1e-6
+
+
+def test_pruned_onnx_matches_pytorch_and_int8_runs(tmp_path, x, tiny_corpus):
+    from pruning.export_onnx import export
+    from pruning.prune.quantize import build_candidates
+    m = tiny_model()
+    p = S.apply_keep(m, {n: max(8, v // 2) for n, v in S.group_sizes(m).items()} | {S.HEAD_GROUP: 8}, images=x)
+    assert isinstance(p.head, torch.nn.Sequential)
+    stats = export(p, tmp_path / "p.onnx")
+    assert stats["max_abs_diff"] < 1e-4
+    lines, _ = common.render_lines(3, seed=1)
+    cands = build_candidates(tmp_path / "p.onnx", tmp_path / "int8", lines)
+    assert {"dynamic", "static_qdq"} <= set(cands)
+    for name, path in cands.items():
+        sess = common.ort_session(path)
+        out = sess.run(None, {"images": x.numpy()})[0]
+        assert out.shape == (24, 3, 3941) and np.isfinite(out).all(), name
+        assert weight_bytes(path) < weight_bytes(tmp_path / "p.onnx"), name   # (tiny: names dominate files)
+    assert weight_bytes(cands["dynamic"]) < 0.5 * weight_bytes(tmp_path / "p.onnx")
+
+
+def weight_bytes(path) -> int:
+    import onnx
+    from onnx import numpy_helper
+    return sum(numpy_helper.to_array(t).nbytes for t in onnx.load(str(path)).graph.initializer)
+
+
+def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
+    from pruning.prune import pipeline
+    torch.manual_seed(0)
+    m = CRNN(CRNNConfig(**TINY))
+    base = tmp_path / "base.pt"
+    torch.save({"model": m.state_dict(), "config": m.cfg.to_dict(), "samples": 0}, base)
+    out, ship = tmp_path / "out", tmp_path / "ship"
+    pipeline.main(["--base", str(base), "--out", str(out), "--work", str(tmp_path / "work"),
+                   "--val-dir", str(tmp_path), "--val-size", "6", "--val-lines", "6", "--sens-lines", "6",
+                   "--ratios", "0.5", "--eval-root", str(tmp_path / "no-eval-set"), "--max-steps", "1",
+                   "--budget-min", "1", "--batch-size", "2", "--iter-steps", "1", "--latency-runs", "5",
+                   "--calib-lines", "3", "--ship", "--ship-dir", str(ship)])
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["shipped"] in ("pruned_int8", "pruned_fp32")
+    for name in ("base_fp32", "pruned_fp32", "pruned_int8"):
+        r = rep["models"][name]
+        for key in ("onnx", "params", "flops", "file_bytes", "latency_ms_p50_1t", "char_acc", "line_acc"):
+            assert key in r, (name, key)
+        assert set(r["char_acc"]) <= {"zh", "en"}
+    assert rep["models"]["pruned_fp32"]["params"] < rep["models"]["base_fp32"]["params"]
+    for f in ("report.md", "sensitivity.png", "channels.png", "gammas.png", "sensitivity.json", "plan.json",
+              "distill.json", "export.json", "quant.json"):
+        assert (out / f).exists(), f
+    assert (ship / "model.onnx").exists() and json.loads((ship / "model.json").read_text())["params"] > 0
+    assert "| params" in (out / "report.md").read_text()

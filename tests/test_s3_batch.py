@@ -1,0 +1,212 @@
+"""S3 batch mode (function/slim_ocr/batch.py) against a real S3-compatible server (SeaweedFS) and a
+local SQS server (moto's standalone server), both on 127.0.0.1 and started by fixtures (s3_local.py).
+
+The model is an early checkpoint: no assertion here depends on the recognised text.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "function"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from s3_local import drain, new_bucket, new_queue, s3_server, sqs_server  # noqa: E402,F401 -- fixtures
+
+from slim_ocr.batch import BatchProcessor, BatchRetryableError, Settings  # noqa: E402
+
+EVENTS = ROOT / "events"
+PAGE = (EVENTS / "sample-page.png").read_bytes()
+API_KEYS = {"success", "text", "lines", "elapsed_ms", "model", "image"}
+
+
+def s3_event(bucket: str, key: str, etag: str, size: int, name: str = "ObjectCreated:Put") -> dict:
+    ev = json.loads((EVENTS / "s3_put.json").read_text())
+    rec = ev["Records"][0]
+    rec["eventName"] = name
+    rec["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
+    rec["s3"]["object"].update(key=quote_plus(key, safe="/"), eTag=etag.strip('"'), size=size)
+    return ev
+
+
+class CountingEngine:
+    def __init__(self, engine, fail: Exception | None = None):
+        self.engine, self.calls, self.fail = engine, 0, fail
+
+    def run_bytes(self, data, mode="auto"):
+        self.calls += 1
+        if self.fail is not None:
+            raise self.fail
+        return self.engine.run_bytes(data, mode)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from slim_ocr.pipeline import OcrEngine
+
+    return OcrEngine()
+
+
+@pytest.fixture
+def env(s3_server, sqs_server, engine):
+    s3, sqs = s3_server.client("s3"), sqs_server.client("sqs")
+    bucket, dlq = new_bucket(s3), new_queue(sqs)
+    counting = CountingEngine(engine)
+    proc = BatchProcessor(counting, s3=s3, sqs=sqs, settings=Settings(dlq_url=dlq))
+
+    class Env:
+        pass
+
+    e = Env()
+    e.s3, e.sqs, e.bucket, e.dlq, e.engine, e.proc = s3, sqs, bucket, dlq, counting, proc
+
+    def put(key: str, body: bytes) -> dict:
+        etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]
+        return s3_event(bucket, key, etag, len(body))
+
+    def get_json(key: str) -> dict:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def exists(key: str) -> bool:
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    e.put, e.get_json, e.exists = put, get_json, exists
+    return e
+
+
+def test_image_becomes_result_json_with_the_api_schema(env):
+    key = "incoming/scans/page 1+a.png"  # spaces and '+' are URL-encoded in S3 events
+    ev = env.put(key, PAGE)
+    summary = env.proc.handle_event(ev, "req-1")
+    assert summary["outcomes"][0]["status"] == "done"
+    result_key = "results/scans/page 1+a.png.json"
+    assert summary["outcomes"][0]["result_key"] == result_key
+    doc = env.get_json(result_key)
+    assert set(doc) == API_KEYS and doc["success"] is True
+    assert doc["image"] == {"width": 640, "height": 200}
+    assert len(doc["lines"]) <= 3  # the detector finds 3 lines; lines with empty text are dropped
+    for line in doc["lines"]:
+        assert set(line) == {"text", "confidence", "box"}
+        assert len(line["box"]) == 4 and all(len(p) == 2 for p in line["box"])
+    head = env.s3.head_object(Bucket=env.bucket, Key=result_key)
+    assert head["ContentType"].startswith("application/json")
+    src_etag = env.s3.head_object(Bucket=env.bucket, Key=key)["ETag"].strip('"')
+    assert head["Metadata"]["source-etag"] == src_etag
+    assert not env.exists("results/scans/page 1+a.png.error.json")
+
+
+def test_redelivery_is_skipped_without_new_work(env):
+    ev = env.put("incoming/a.png", PAGE)
+    env.proc.handle_event(ev)
+    first = env.s3.head_object(Bucket=env.bucket, Key="results/a.png.json")
+    again = env.proc.handle_event(copy.deepcopy(ev))
+    assert again["outcomes"][0]["status"] == "skipped"
+    assert env.engine.calls == 1
+    assert env.s3.head_object(Bucket=env.bucket, Key="results/a.png.json")["ETag"] == first["ETag"]
+    keys = [o["Key"] for o in env.s3.list_objects_v2(Bucket=env.bucket, Prefix="results/")["Contents"]]
+    assert keys == ["results/a.png.json"]
+
+
+def test_corrupt_image_goes_to_dlq_and_error_json_once(env):
+    corrupt = PAGE[:200]  # a PNG header, then nothing: the API answers 400 invalid_image
+    ev = env.put("incoming/broken.png", corrupt)
+    out = env.proc.handle_event(ev, "req-2")["outcomes"][0]
+    assert (out["status"], out["code"]) == ("failed", "invalid_image")
+    err = env.get_json("results/broken.png.error.json")
+    assert err["success"] is False and err["error"]["code"] == "invalid_image" and err["error"]["message"]
+    meta = env.s3.head_object(Bucket=env.bucket, Key="results/broken.png.error.json")["Metadata"]
+    assert meta["status"] == "400" and meta["permanent"] == "true"
+    msgs = drain(env.sqs, env.dlq)
+    assert len(msgs) == 1
+    body = json.loads(msgs[0]["Body"])
+    assert body["reason"] == "ocr_failed" and body["status"] == 400
+    assert body["error"]["code"] == "invalid_image"
+    assert body["source"] == {"bucket": env.bucket, "key": "incoming/broken.png", "etag": meta["source-etag"]}
+    assert body["request_id"] == "req-2"
+    assert msgs[0]["MessageAttributes"]["ErrorCode"]["StringValue"] == "invalid_image"
+    # re-delivery: no second OCR attempt, no second DLQ message
+    again = env.proc.handle_event(copy.deepcopy(ev))["outcomes"][0]
+    assert again["status"] == "skipped" and env.engine.calls == 1
+    assert drain(env.sqs, env.dlq) == []
+
+
+def test_non_image_is_415_like_the_api(env):
+    ev = env.put("incoming/notes.txt", b"this is a text file, not an image")
+    out = env.proc.handle_event(ev)["outcomes"][0]
+    assert (out["status"], out["code"]) == ("failed", "unsupported_media_type")
+    meta = env.s3.head_object(Bucket=env.bucket, Key="results/notes.txt.error.json")["Metadata"]
+    assert meta["status"] == "415"
+    assert len(drain(env.sqs, env.dlq)) == 1
+
+
+def test_too_large_is_refused_before_download(env):
+    env.proc.settings.max_bytes = 4096  # the same check as the API's MAX_IMAGE_BYTES, smaller for the test
+    ev = env.put("incoming/big.png", PAGE)
+    out = env.proc.handle_event(ev)["outcomes"][0]
+    assert (out["status"], out["code"]) == ("failed", "image_too_large")
+    assert env.engine.calls == 0
+    assert env.get_json("results/big.png.error.json")["error"]["code"] == "image_too_large"
+    assert json.loads(drain(env.sqs, env.dlq)[0]["Body"])["status"] == 413
+
+
+def test_new_version_replaces_the_old_outcome(env):
+    env.proc.handle_event(env.put("incoming/v.png", PAGE))
+    assert env.exists("results/v.png.json")
+    env.proc.handle_event(env.put("incoming/v.png", b"GIF89a not supported"))
+    assert env.exists("results/v.png.error.json") and not env.exists("results/v.png.json")
+    env.proc.handle_event(env.put("incoming/v.png", PAGE))
+    assert env.exists("results/v.png.json") and not env.exists("results/v.png.error.json")
+    assert env.engine.calls == 3
+
+
+def test_stale_and_deleted_events_are_skipped(env):
+    old = env.put("incoming/s.png", PAGE)
+    env.put("incoming/s.png", PAGE + b"\0")  # overwritten: the old event's ETag no longer matches
+    out = env.proc.handle_event(old)["outcomes"][0]
+    assert out["status"] == "skipped" and "superseded" in out["reason"]
+    gone = env.put("incoming/gone.png", PAGE)
+    env.s3.delete_object(Bucket=env.bucket, Key="incoming/gone.png")
+    assert env.proc.handle_event(gone)["outcomes"][0]["status"] == "skipped"
+    assert env.engine.calls == 0
+
+
+def test_objects_outside_incoming_are_ignored(env):
+    ev = env.put("results/x.png.json", b"{}")
+    assert env.proc.handle_event(ev)["outcomes"][0]["status"] == "ignored"
+    folder = s3_event(env.bucket, "incoming/folder/", "d41d8cd98f00b204e9800998ecf8427e", 0)  # console "folder"
+    assert env.proc.handle_event(folder)["outcomes"][0]["status"] == "ignored"
+    assert env.engine.calls == 0
+
+
+def test_unexpected_error_raises_for_lambda_retry_then_recovers(env):
+    ev = env.put("incoming/r.png", PAGE)
+    env.engine.fail = RuntimeError("simulated crash")
+    with pytest.raises(BatchRetryableError, match="simulated crash"):
+        env.proc.handle_event(ev)
+    meta = env.s3.head_object(Bucket=env.bucket, Key="results/r.png.error.json")["Metadata"]
+    assert meta["permanent"] == "false" and meta["status"] == "500"
+    assert drain(env.sqs, env.dlq) == []  # Lambda's on-failure destination reports it after the retries
+    env.engine.fail = None  # the retry (same event) is not skipped and cleans up
+    assert env.proc.handle_event(ev)["outcomes"][0]["status"] == "done"
+    assert env.exists("results/r.png.json") and not env.exists("results/r.png.error.json")
+
+
+def test_unicode_keys_and_several_records_in_one_event(env):
+    good = env.put("incoming/档案 2026/第1页.png", PAGE)
+    bad = env.put("incoming/档案 2026/说明.txt", b"plain text")
+    good["Records"] += bad["Records"]
+    summary = env.proc.handle_event(good)
+    assert [o["status"] for o in summary["outcomes"]] == ["done", "failed"]
+    assert env.get_json("results/档案 2026/第1页.png.json")["success"] is True
+    assert env.get_json("results/档案 2026/说明.txt.error.json")["error"]["code"] == "unsupported_media_type"
+    assert len(drain(env.sqs, env.dlq)) == 1
