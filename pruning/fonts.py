@@ -22,6 +22,7 @@ DEBIAN_FONT_PACKAGES = [
 HELD_OUT_FAMILIES = ("WenQuanYi Micro Hei", "AR PL UMing", "Liberation Serif")
 # In CJK collections keep only the Simplified-Chinese face (glyph shapes differ per locale).
 _CJK_FACE_OK = re.compile(r"(CJK SC|Hei$|Hei Mono|UMing CN|UKai CN)")
+_CACHE_VERSION = 2
 _SKIP = re.compile(r"(Math|Mono CJK|Condensed|Narrow|ExtraLight|Thin)", re.I)
 
 
@@ -33,6 +34,7 @@ class FontSpec:
     style: str
     cjk: bool  # covers the GB2312 level-1 Hanzi
     held_out: bool
+    italic: bool = False
 
     @property
     def name(self) -> str:
@@ -61,8 +63,8 @@ def discover(cache: str | None = None) -> tuple[list[FontSpec], dict[str, frozen
     from . import REPO
 
     cache_path = Path(cache) if cache else REPO / "data" / "fonts.json"
-    if cache_path.exists():
-        raw = json.loads(cache_path.read_text())
+    raw = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    if raw.get("version") == _CACHE_VERSION:
         specs = [FontSpec(**s) for s in raw["specs"]]
         return specs, {k: frozenset(v) for k, v in raw["cover"].items()}
     specs, cover = [], {}
@@ -79,14 +81,13 @@ def discover(cache: str | None = None) -> tuple[list[FontSpec], dict[str, frozen
                 is_cjk = len(probe & chars) == len(probe)
                 if is_cjk and not _CJK_FACE_OK.search(fam):
                     continue
-                if sty.lower() in ("italic", "oblique", "bold italic", "bold oblique", "bolditalic"):
-                    continue  # italic Latin is rare in the documents we target; keep training focused
-                spec = FontSpec(str(path), idx, fam, sty, is_cjk, fam.startswith(HELD_OUT_FAMILIES))
+                italic = any(w in sty.lower() for w in ("italic", "oblique"))
+                spec = FontSpec(str(path), idx, fam, sty, is_cjk, fam.startswith(HELD_OUT_FAMILIES), italic)
                 if spec.name in cover:
                     continue
                 specs.append(spec)
                 cover[spec.name] = chars
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    cache_path.write_text(json.dumps({"specs": [s.__dict__ for s in specs],
+    cache_path.write_text(json.dumps({"version": _CACHE_VERSION, "specs": [s.__dict__ for s in specs],
                                       "cover": {k: "".join(sorted(v)) for k, v in cover.items()}}))
     return specs, cover

@@ -23,13 +23,16 @@ def _font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
 class LineRenderer:
     def __init__(self, held_out: bool = False, augment: bool = True):
         specs, self.cover = discover()
-        self.fonts = [s for s in specs if s.held_out == held_out]
+        mine = [s for s in specs if s.held_out == held_out]
+        self.fonts = [s for s in mine if not s.italic]
+        self.italic_fonts = [s for s in mine if s.italic]  # Latin-only faces (emphasis in documents)
         self.cjk_fonts = [s for s in self.fonts if s.cjk]
         self.augment = augment
 
     def pick_font(self, text: str, rng: np.random.Generator) -> FontSpec:
         needed = set(text) - {" "}
-        pool = self.fonts if all(ord(c) < 0x250 for c in needed) else self.cjk_fonts
+        latin = all(ord(c) < 0x250 for c in needed)
+        pool = self.cjk_fonts if not latin else self.italic_fonts if self.italic_fonts and rng.random() < 0.1 else self.fonts
         for _ in range(8):
             spec = pool[int(rng.integers(len(pool)))]
             if needed <= self.cover[spec.name]:
@@ -155,6 +158,10 @@ class LineRenderer:
     def _geometry(self, img, rng):
         h, w = img.shape
         border = cv2.BORDER_REPLICATE
+        if rng.random() < 0.08:  # synthetic oblique (PDF viewers slant CJK this way for italics)
+            k = rng.uniform(-0.1, 0.3)
+            M = np.float32([[1, -k, k * h / 2], [0, 1, 0]])
+            img = cv2.warpAffine(img, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=border)
         if rng.random() < 0.5:
             ang = rng.uniform(-3, 3) if rng.random() < 0.7 else rng.uniform(-1, 1)
             M = cv2.getRotationMatrix2D((w / 2, h / 2), ang, 1.0)

@@ -220,7 +220,7 @@ def parse_args(argv=None):
     ap.add_argument("--clip", type=float, default=5.0)
     ap.add_argument("--sparsity", type=float, default=1e-5, help="L1 weight on BN gammas (network slimming)")
     ap.add_argument("--sparsity-start", type=int, default=600_000, help="samples seen before L1 starts")
-    ap.add_argument("--ramp-samples", type=int, default=400_000)
+    ap.add_argument("--ramp-samples", type=int, default=600_000)
     ap.add_argument("--width-mult", type=float, default=1.0)
     ap.add_argument("--last-channels", type=int, default=288)
     ap.add_argument("--lstm-hidden", type=int, default=96)

@@ -60,7 +60,8 @@ def test_tiny_model_overfits_a_few_lines(tmp_path):
     cs = load_charset()
     texts = ["你好", "AB12", "发票"]
     r = LineRenderer(augment=False)
-    lines = [prepare_line(r.render(t, np.random.default_rng(i))) for i, t in enumerate(texts)]
+    font = next(f for f in r.cjk_fonts if f.name == "Noto Sans CJK SC Regular")
+    lines = [prepare_line(r.render(t, np.random.default_rng(i), spec=font)) for i, t in enumerate(texts)]
     batch = collate(lines, texts, cs)
     args = parse_args(["--run", str(tmp_path / "run"), "--lr", "5e-3", "--warmup-steps", "1", *TINY])
     trainer = Trainer(args, charset=cs)
