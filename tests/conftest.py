@@ -47,3 +47,25 @@ def client():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def torch_one_thread():
+    """Training/pruning tests may share the CPU with a training run: no oversubscription."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path, monkeypatch):
+    """A few corpus lines for the synthetic-line stream (pruning.textgen reads SLIM_OCR_CORPUS)."""
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "zh.txt").write_text("今天天气很好\n发票号码和金额\n这是一个测试\n", encoding="utf-8")
+    (d / "en.txt").write_text("the quick brown fox\njumps over the lazy dog\n", encoding="utf-8")
+    monkeypatch.setenv("SLIM_OCR_CORPUS", str(d))
+    return d

@@ -15,22 +15,7 @@ from pruning.prune.plan import make_plan
 TINY = dict(width_mult=0.25, lstm_hidden=16, last_channels=32)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture
-def tiny_corpus(tmp_path, monkeypatch):
-    d = tmp_path / "corpus"
-    d.mkdir()
-    (d / "zh.txt").write_text("今天天气很好\n发票号码和金额\n这是一个测试\n", encoding="utf-8")
-    (d / "en.txt").write_text("the quick brown fox\njumps over the lazy dog\n", encoding="utf-8")
-    monkeypatch.setenv("SLIM_OCR_CORPUS", str(d))
-    return d
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def tiny_model(seed=0) -> CRNN:

@@ -20,23 +20,7 @@ TINY = ["--width-mult", "0.25", "--lstm-hidden", "32", "--last-channels", "64", 
         "--workers", "0", "--val-size", "4", "--real-val-limit", "0", "--val-every", "1000", "--threads", "1"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # the test suite may share the CPU with a training run: no oversubscription
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture
-def tiny_corpus(tmp_path, monkeypatch):
-    d = tmp_path / "corpus"
-    d.mkdir()
-    (d / "zh.txt").write_text("今天天气很好\n发票号码和金额\n这是一个测试\n", encoding="utf-8")
-    (d / "en.txt").write_text("the quick brown fox\njumps over the lazy dog\n", encoding="utf-8")
-    monkeypatch.setenv("SLIM_OCR_CORPUS", str(d))
-    return d
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_renderer_is_deterministic():
