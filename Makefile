@@ -49,8 +49,10 @@ train: corpus ## train/resume the base CRNN for TIME_BUDGET seconds (runs/base)
 	$(PYTHON) -m pruning.train --run runs/base --time-budget $(TIME_BUDGET) \
 		$$( [ -f runs/base/last.pt ] || [ ! -f models/base/crnn_base.pt ] || echo --init-from models/base/crnn_base.pt )
 
-ship-checkpoint: ## copy runs/base/best.pt (fp16 weights + counters) to models/base/crnn_base.pt
+ship-checkpoint: ## copy runs/base/best.pt (fp16 weights + counters), its log and curve to models/base/
 	$(PYTHON) -m pruning.ship_checkpoint runs/base/best.pt models/base/crnn_base.pt
+	cp runs/base/log.jsonl models/base/train_log.jsonl
+	$(PYTHON) -m pruning.plot_training models/base/train_log.jsonl models/base/training_curve.png
 
 export: ## export runs/base/best.pt to the ONNX model the service ships
 	$(PYTHON) -m pruning.export_onnx runs/base/best.pt function/model/model.onnx --name slim-crnn-base

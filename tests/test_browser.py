@@ -32,7 +32,7 @@ RENDERED_LINES = [
 # Character error rate the recognised text must stay under. None = the model is still being
 # trained, so only the structure is checked (one non-empty line per box). Once the shipped model
 # is good, set this (e.g. 0.10) to make assert_recognised_text_matches() check the words too.
-MAX_TEXT_CER: float | None = None
+MAX_TEXT_CER: float | None = 0.10
 
 WAIT_S = 30
 
