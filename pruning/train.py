@@ -87,6 +87,7 @@ class Trainer:
         self.model = CRNN(cfg).to(memory_format=torch.channels_last)
         self.opt = make_optimizer(self.model, args.lr, args.weight_decay)
         self.ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+        self.curriculum = Curriculum(ramp_samples=args.ramp_samples)
         self.step, self.samples, self.train_seconds = 0, 0, 0.0
         self.best = -1.0
         self._resume()
@@ -145,7 +146,7 @@ class Trainer:
 
     def loader(self):
         ds = SyntheticLines(self.charset, self.args.batch_size, self.args.seed, start_batch=self.step,
-                            curriculum=Curriculum(ramp_samples=self.args.ramp_samples))
+                            curriculum=self.curriculum)
         return DataLoader(ds, batch_size=None, num_workers=self.args.workers, prefetch_factor=4 if self.args.workers else None,
                           persistent_workers=False, worker_init_fn=_ignore_stop_signals)
 
@@ -180,7 +181,7 @@ class Trainer:
                 self.train_seconds += dt
                 rec = {"step": self.step, "samples": self.samples, "loss": float(np.mean(losses)),
                        "lr": self.opt.param_groups[0]["lr"], "samples_per_s": seg_samples / dt,
-                       "train_hours": self.train_seconds / 3600, "max_units": Curriculum(ramp_samples=a.ramp_samples).max_units(self.samples),
+                       "train_hours": self.train_seconds / 3600, "max_units": self.curriculum.max_units(self.samples),
                        "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
                 log.write(json.dumps(rec) + "\n"); log.flush()
                 bar.set_postfix(loss=f"{rec['loss']:.3f}", sps=f"{rec['samples_per_s']:.0f}")

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import ImageTooLarge, InvalidBase64, InvalidImage, UnsupportedMediaType
+from .preprocess import to_gray
 
 MAX_BYTES = int(os.environ.get("MAX_IMAGE_BYTES", 6 * 1024 * 1024))
 MAX_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", 40_000_000))
@@ -87,13 +88,7 @@ def decode_image(data: bytes) -> DecodedImage:
     img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if img is None or img.size == 0:
         raise InvalidImage(f"could not decode the {fmt.upper()} image (corrupt or truncated?)")
-    if has_alpha:
-        from .preprocess import to_gray
-
-        img = to_gray(img)
-    elif img.dtype != np.uint8:
-        img = (img >> 8).astype(np.uint8) if img.dtype == np.uint16 else np.clip(img, 0, 255).astype(np.uint8)
-    return DecodedImage(gray=img, format=fmt, n_bytes=len(data))
+    return DecodedImage(gray=to_gray(img), format=fmt, n_bytes=len(data))  # alpha, 16-bit -> gray uint8
 
 
 def _check_header(data: bytes, fmt: str) -> bool:
