@@ -20,6 +20,10 @@ def _font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size=size, index=index)
 
 
+def _is_latin(c: str) -> bool:
+    return ord(c) < 0x250
+
+
 class LineRenderer:
     def __init__(self, held_out: bool = False, augment: bool = True):
         specs, self.cover = discover()
@@ -31,7 +35,7 @@ class LineRenderer:
 
     def pick_font(self, text: str, rng: np.random.Generator) -> FontSpec:
         needed = set(text) - {" "}
-        latin = all(ord(c) < 0x250 for c in needed)
+        latin = all(_is_latin(c) for c in needed)
         pool = self.cjk_fonts if not latin else self.italic_fonts if self.italic_fonts and rng.random() < 0.1 else self.fonts
         for _ in range(8):
             spec = pool[int(rng.integers(len(pool)))]
@@ -42,30 +46,52 @@ class LineRenderer:
                 return spec
         raise ValueError(f"no font covers {text!r}")
 
+    def _runs(self, text: str, spec: FontSpec, rng) -> list[tuple[str, FontSpec]]:
+        """Split a mixed Hanzi/Latin line into (text, face) runs. Real documents set Latin words
+        and ASCII punctuation in a Latin face next to the CJK one (browsers, office suites, xeCJK
+        all do), so half of the mixed lines are rendered that way; the rest use the CJK face's own
+        Latin glyphs (plain-text editors, screenshots)."""
+        if not (spec.cjk and self.augment and rng.random() < 0.5):
+            return [(text, spec)]
+        runs: list[list] = []
+        for c in text:
+            lat = _is_latin(c)
+            if runs and runs[-1][0] == lat:
+                runs[-1][1] += c
+            else:
+                runs.append([lat, c])
+        if len(runs) < 2:
+            return [(text, spec)]
+        latin_faces = [f for f in self.fonts if not f.cjk]
+        latin = latin_faces[int(rng.integers(len(latin_faces)))] if latin_faces else spec
+        out = []
+        for lat, run in runs:
+            face = latin if lat and set(run) - {" "} <= self.cover[latin.name] else spec
+            out.append((run, face))
+        return out
+
     # -- text mask ---------------------------------------------------------------
     def _mask(self, text, spec, size, rng):
         """Float mask (1 = ink) of the text on a canvas with the line box known."""
-        font = _font(spec.path, spec.index, size)
-        ascent, descent = font.getmetrics()
+        runs = [(t, _font(f.path, f.index, size)) for t, f in self._runs(text, spec, rng)]
+        metrics = [font.getmetrics() for _, font in runs]
+        ascent = max(a for a, _ in metrics)
+        descent = max(d for _, d in metrics)
         spacing = 0.0
         if self.augment and rng.random() < 0.25:
             spacing = rng.uniform(-0.05, 0.35) * size
         stroke = 1 if self.augment and size >= 24 and rng.random() < 0.12 else 0
-        if spacing:
-            advances = [font.getlength(c) + spacing for c in text]
-            width = int(sum(advances) + size)
-        else:
-            width = int(font.getlength(text) + size)
+        # One draw call per glyph when letter-spaced, else per run; all on a shared baseline.
+        pieces = [(c, font) for t, font in runs for c in t] if spacing else runs
+        advances = [font.getlength(t) + spacing for t, font in pieces]
+        width = int(sum(advances) + size)
         pad = size
         img = Image.new("L", (width + 2 * pad, ascent + descent + 2 * pad), 0)
         draw = ImageDraw.Draw(img)
-        if spacing:
-            x = pad
-            for c, adv in zip(text, advances):
-                draw.text((x, pad), c, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
-                x += adv
-        else:
-            draw.text((pad, pad), text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+        x = pad
+        for (t, font), adv in zip(pieces, advances):
+            draw.text((x, pad + ascent), t, font=font, fill=255, anchor="ls", stroke_width=stroke, stroke_fill=255)
+            x += adv
         mask = np.asarray(img, dtype=np.float32) / 255.0
         return mask, (pad, ascent + descent, pad)
 
@@ -102,7 +128,7 @@ class LineRenderer:
         ys, ye = max(0, y0 - my0), min(img.shape[0], y1 + my1)
         xs, xe = max(0, x0 - mx0), min(img.shape[1], x1 + mx1)
         if aug:
-            img = self._geometry(img, rng)
+            img = self._geometry(img, rng, line_aspect=(x1 - x0) / max(1, h))
         img = img[ys:ye, xs:xe]
         if aug:
             img = self._degrade(img, rng)
@@ -155,7 +181,7 @@ class LineRenderer:
             back = np.full(mask.shape, bg, np.float32)
         return back * (1.0 - mask) + fg * mask
 
-    def _geometry(self, img, rng):
+    def _geometry(self, img, rng, line_aspect: float):
         h, w = img.shape
         border = cv2.BORDER_REPLICATE
         if rng.random() < 0.08:  # synthetic oblique (PDF viewers slant CJK this way for italics)
@@ -164,6 +190,10 @@ class LineRenderer:
             img = cv2.warpAffine(img, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=border)
         if rng.random() < 0.5:
             ang = rng.uniform(-3, 3) if rng.random() < 0.7 else rng.uniform(-1, 1)
+            # The crop box stays axis-aligned, so cap the angle where the line's ends would leave
+            # it (more than ~0.2 line heights): a detector deskews pages, long lines stay level.
+            cap = np.degrees(np.arctan(0.4 / max(line_aspect, 1.0)))
+            ang = float(np.clip(ang, -cap, cap))
             M = cv2.getRotationMatrix2D((w / 2, h / 2), ang, 1.0)
             img = cv2.warpAffine(img, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=border)
         if rng.random() < 0.3:
@@ -182,7 +212,8 @@ class LineRenderer:
             img = img * (1.0 + gx + gy)
         r = rng.random()
         if r < 0.3:
-            img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.3))
+            sigma = rng.uniform(0.3, 1.3) if rng.random() < 0.8 else rng.uniform(1.3, 2.0)  # tail: out-of-focus photos
+            img = cv2.GaussianBlur(img, (0, 0), sigma)
         elif r < 0.4:  # motion blur
             k = int(rng.integers(3, 6))
             kern = np.zeros((k, k), np.float32)

@@ -33,6 +33,19 @@ def test_renderer_is_deterministic():
     assert not (a.shape == c.shape and np.array_equal(a, c))
 
 
+def test_mixed_lines_set_latin_runs_in_a_latin_face():
+    r = LineRenderer()
+    text = "使用 Perl 提供的 script(1) 命令"
+    cjk = next(f for f in r.cjk_fonts if set(text) - {" "} <= r.cover[f.name])
+    splits = [r._runs(text, cjk, np.random.default_rng(seed)) for seed in range(20)]
+    for runs in splits:
+        assert "".join(t for t, _ in runs) == text  # the label never changes
+        assert all(face.cjk for t, face in runs if any(ord(c) >= 0x250 for c in t))
+    mixed = [runs for runs in splits if len(runs) > 1]
+    assert mixed and len(mixed) < len(splits)  # both styles occur
+    assert all(not face.cjk for runs in mixed for t, face in runs if t.strip() == "Perl")
+
+
 def test_held_out_fonts_are_not_training_fonts():
     train, val = LineRenderer(held_out=False), LineRenderer(held_out=True)
     assert train.fonts and val.fonts
