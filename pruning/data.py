@@ -83,14 +83,19 @@ class SyntheticLines(IterableDataset):
             chunk, skip = chunk + 1, 0
 
 
-def build_val_set(charset: Charset, n: int, seed: int, path: Path, max_units: float = 20.0) -> dict:
-    """Held-out-font synthetic lines, pre-rendered once and cached as npz."""
+def build_val_set(charset: Charset, n: int, seed: int, path: Path, max_units: float = 20.0,
+                  augment: bool = True) -> dict:
+    """Held-out-font synthetic lines, pre-rendered once and cached as npz.
+
+    ``augment=True``: the training augmentations (robustness; includes lines that JPEG q20,
+    blur and 0.35x down-scaling leave barely legible). ``augment=False``: clean renders at a
+    fixed size, which isolates generalisation to the unseen typefaces."""
     if path.exists():
         z = np.load(path, allow_pickle=False)
         lines = [z[f"l{i}"] for i in range(int(z["n"]))]
         return {"lines": lines, "texts": list(z["texts"])}
     rng = np.random.default_rng(seed)
-    sampler, renderer = TextSampler(charset), LineRenderer(held_out=True)
+    sampler, renderer = TextSampler(charset), LineRenderer(held_out=True, augment=augment)
     texts = [sampler.sample(rng, rng.uniform(2, max_units)) for _ in range(n)]
     lines = [prepare_line(renderer.render(t, rng)) for t in texts]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -153,6 +153,8 @@ class Trainer:
     def fit(self):
         a = self.args
         val = build_val_set(self.charset, a.val_size, seed=1234, path=Path(a.val_dir) / f"val_synth_{a.val_size}.npz")
+        val_clean = build_val_set(self.charset, a.val_size, seed=1234, augment=False,
+                                  path=Path(a.val_dir) / f"val_synth_clean_{a.val_size}.npz")
         real = load_real_val(a.real_val_limit) if a.real_val_limit else {}
         log = open(self.run / "log.jsonl", "a")
         print(f"params {count_params(self.model):,}; threads {torch.get_num_threads()}")
@@ -162,13 +164,13 @@ class Trainer:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.append(1))
         try:
-            self._loop(a, val, real, log, bar, stop, t_start)
+            self._loop(a, val, val_clean, real, log, bar, stop, t_start)
         finally:
             self.save()  # steps are atomic: whatever stopped the loop, the state is consistent
             bar.close()
         print(f"stopped at step {self.step}, {self.samples} samples, {self.train_seconds / 3600:.2f} h")
 
-    def _loop(self, a, val, real, log, bar, stop, t_start):
+    def _loop(self, a, val, val_clean, real, log, bar, stop, t_start):
         t_ckpt = time.time()
         t_seg, seg_samples, losses = time.time(), 0, []
         for batch in self.loader():
@@ -190,6 +192,8 @@ class Trainer:
                 res = evaluate(self.model, val["lines"], val["texts"], self.charset)
                 rec = {"step": self.step, "samples": self.samples, "val_char_acc": res["char_acc"],
                        "val_line_acc": res["line_acc"], "examples": res["examples"][:3]}
+                clean = evaluate(self.model, val_clean["lines"], val_clean["texts"], self.charset)
+                rec["val_clean_char_acc"], rec["val_clean_line_acc"] = clean["char_acc"], clean["line_acc"]
                 for lang, (lines, texts) in real.items():
                     r = evaluate(self.model, lines, texts, self.charset)
                     rec[f"real_{lang}_char_acc"], rec[f"real_{lang}_line_acc"] = r["char_acc"], r["line_acc"]
