@@ -229,7 +229,8 @@ def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
     assert rep["shipped"] in ("pruned_int8", "pruned_fp32")
     for name in ("base_fp32", "pruned_fp32", "pruned_int8"):
         r = rep["models"][name]
-        for key in ("onnx", "params", "flops", "file_bytes", "latency_ms_p50_1t", "char_acc", "line_acc"):
+        for key in ("onnx", "params", "flops", "file_bytes", "latency_ms_p50_1t", "char_acc", "line_acc",
+                    "synthetic_char_acc", "synthetic_clean_char_acc"):
             assert key in r, (name, key)
         assert set(r["char_acc"]) <= {"zh", "en"}
     assert rep["models"]["pruned_fp32"]["params"] < rep["models"]["base_fp32"]["params"]
@@ -237,4 +238,5 @@ def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
               "distill.json", "export.json", "quant.json"):
         assert (out / f).exists(), f
     assert (ship / "model.onnx").exists() and json.loads((ship / "model.json").read_text())["params"] > 0
-    assert "| params" in (out / "report.md").read_text()
+    md = (out / "report.md").read_text()
+    assert "| params" in md and "synthetic set, clean" in md

@@ -233,9 +233,11 @@ def charset():
     return load_charset(str(CHARSET_PATH))
 
 
-def val_set(args) -> dict:
+def val_set(args, augment: bool = True) -> dict:
+    """The trainer's held-out-font synthetic set (same cache files): augmented, or clean renders."""
     n = args.val_size
-    return build_val_set(charset(), n, seed=1234, path=Path(args.val_dir) / f"val_synth_{n}.npz")
+    name = f"val_synth_{n}.npz" if augment else f"val_synth_clean_{n}.npz"
+    return build_val_set(charset(), n, seed=1234, path=Path(args.val_dir) / name, augment=augment)
 
 
 def render_lines(n: int, seed: int, held_out: bool = False, max_units: float = 20.0):
