@@ -83,13 +83,18 @@ class SyntheticLines(IterableDataset):
             chunk, skip = chunk + 1, 0
 
 
-def build_val_set(charset: Charset, n: int, seed: int, path: Path, max_units: float = 20.0,
-                  augment: bool = True) -> dict:
-    """Held-out-font synthetic lines, pre-rendered once and cached as npz.
+VAL_SEED = 1234
+
+
+def build_val_set(charset: Charset, n: int, val_dir: str | Path, augment: bool = True,
+                  seed: int = VAL_SEED, max_units: float = 20.0) -> dict:
+    """Held-out-font synthetic lines, pre-rendered once and cached as npz in ``val_dir``
+    (shared by training and pruning, so both score on the same lines).
 
     ``augment=True``: the training augmentations (robustness; includes lines that JPEG q20,
     blur and 0.35x down-scaling leave barely legible). ``augment=False``: clean renders at a
     fixed size, which isolates generalisation to the unseen typefaces."""
+    path = Path(val_dir) / (f"val_synth_{n}.npz" if augment else f"val_synth_clean_{n}.npz")
     if path.exists():
         z = np.load(path, allow_pickle=False)
         lines = [z[f"l{i}"] for i in range(int(z["n"]))]

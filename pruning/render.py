@@ -31,6 +31,7 @@ class LineRenderer:
         self.fonts = [s for s in mine if not s.italic]
         self.italic_fonts = [s for s in mine if s.italic]  # Latin-only faces (emphasis in documents)
         self.cjk_fonts = [s for s in self.fonts if s.cjk]
+        self.latin_fonts = [s for s in self.fonts if not s.cjk]
         self.augment = augment
 
     def pick_font(self, text: str, rng: np.random.Generator) -> FontSpec:
@@ -62,8 +63,7 @@ class LineRenderer:
                 runs.append([lat, c])
         if len(runs) < 2:
             return [(text, spec)]
-        latin_faces = [f for f in self.fonts if not f.cjk]
-        latin = latin_faces[int(rng.integers(len(latin_faces)))] if latin_faces else spec
+        latin = self.latin_fonts[int(rng.integers(len(self.latin_fonts)))] if self.latin_fonts else spec
         out = []
         for lat, run in runs:
             face = latin if lat and set(run) - {" "} <= self.cover[latin.name] else spec

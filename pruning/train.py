@@ -152,10 +152,13 @@ class Trainer:
 
     def fit(self):
         a = self.args
-        val = build_val_set(self.charset, a.val_size, seed=1234, path=Path(a.val_dir) / f"val_synth_{a.val_size}.npz")
-        val_clean = build_val_set(self.charset, a.val_size, seed=1234, augment=False,
-                                  path=Path(a.val_dir) / f"val_synth_clean_{a.val_size}.npz")
-        real = load_real_val(a.real_val_limit) if a.real_val_limit else {}
+        # Named (lines, texts) sets scored every --val-every steps, logged as "<name>_char_acc" etc.;
+        # "val" (augmented held-out fonts) selects best.pt.
+        monitors = {name: (v["lines"], v["texts"]) for name, v in (
+            ("val", build_val_set(self.charset, a.val_size, a.val_dir)),
+            ("val_clean", build_val_set(self.charset, a.val_size, a.val_dir, augment=False)))}
+        if a.real_val_limit:
+            monitors.update({f"real_{lang}": s for lang, s in load_real_val(a.real_val_limit).items()})
         log = open(self.run / "log.jsonl", "a")
         print(f"params {count_params(self.model):,}; threads {torch.get_num_threads()}")
         t_start = time.time()
@@ -164,13 +167,13 @@ class Trainer:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.append(1))
         try:
-            self._loop(a, val, val_clean, real, log, bar, stop, t_start)
+            self._loop(a, monitors, log, bar, stop, t_start)
         finally:
             self.save()  # steps are atomic: whatever stopped the loop, the state is consistent
             bar.close()
         print(f"stopped at step {self.step}, {self.samples} samples, {self.train_seconds / 3600:.2f} h")
 
-    def _loop(self, a, val, val_clean, real, log, bar, stop, t_start):
+    def _loop(self, a, monitors, log, bar, stop, t_start):
         t_ckpt = time.time()
         t_seg, seg_samples, losses = time.time(), 0, []
         for batch in self.loader():
@@ -189,18 +192,16 @@ class Trainer:
                 bar.set_postfix(loss=f"{rec['loss']:.3f}", sps=f"{rec['samples_per_s']:.0f}")
                 t_seg, seg_samples, losses = now, 0, []
             if self.step % a.val_every == 0:
-                res = evaluate(self.model, val["lines"], val["texts"], self.charset)
-                rec = {"step": self.step, "samples": self.samples, "val_char_acc": res["char_acc"],
-                       "val_line_acc": res["line_acc"], "examples": res["examples"][:3]}
-                clean = evaluate(self.model, val_clean["lines"], val_clean["texts"], self.charset)
-                rec["val_clean_char_acc"], rec["val_clean_line_acc"] = clean["char_acc"], clean["line_acc"]
-                for lang, (lines, texts) in real.items():
+                rec = {"step": self.step, "samples": self.samples}
+                for name, (lines, texts) in monitors.items():
                     r = evaluate(self.model, lines, texts, self.charset)
-                    rec[f"real_{lang}_char_acc"], rec[f"real_{lang}_line_acc"] = r["char_acc"], r["line_acc"]
+                    rec[f"{name}_char_acc"], rec[f"{name}_line_acc"] = r["char_acc"], r["line_acc"]
+                    if name == "val":
+                        rec["examples"] = r["examples"][:3]
                 log.write(json.dumps(rec, ensure_ascii=False) + "\n"); log.flush()
                 tqdm.write(json.dumps({k: v for k, v in rec.items() if k != "examples"}))
-                if res["char_acc"] > self.best:
-                    self.best = res["char_acc"]
+                if rec["val_char_acc"] > self.best:
+                    self.best = rec["val_char_acc"]
                     self.save("best.pt")
             if now - t_ckpt > a.ckpt_minutes * 60:
                 self.save()

@@ -235,9 +235,7 @@ def charset():
 
 def val_set(args, augment: bool = True) -> dict:
     """The trainer's held-out-font synthetic set (same cache files): augmented, or clean renders."""
-    n = args.val_size
-    name = f"val_synth_{n}.npz" if augment else f"val_synth_clean_{n}.npz"
-    return build_val_set(charset(), n, seed=1234, path=Path(args.val_dir) / name, augment=augment)
+    return build_val_set(charset(), args.val_size, args.val_dir, augment=augment)
 
 
 def render_lines(n: int, seed: int, held_out: bool = False, max_units: float = 20.0):
