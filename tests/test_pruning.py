@@ -9,7 +9,7 @@ import torch
 import pruning  # noqa: F401
 from pruning.model import CRNN, CRNNConfig
 from pruning.prune import common, surgery as S
-from pruning.prune.distill import kd_loss
+from pruning.prune.distill import finetune, kd_loss
 from pruning.prune.plan import make_plan
 
 TINY = dict(width_mult=0.25, lstm_hidden=16, last_channels=32)
@@ -186,6 +186,56 @@ def test_kd_loss():
     t = s.clone()
     t[6:, 1] += 5.0   # beyond line 1's valid steps: ignored
     assert kd_loss(s, t, lengths, 2.0).abs() < 1e-6
+
+
+class _Stop(Exception):
+    pass
+
+
+class _TeacherThatStops(torch.nn.Module):
+    """The teacher, raising on its ``stop_at``-th call: a run killed mid-way."""
+
+    def __init__(self, teacher, stop_at):
+        super().__init__()
+        self.teacher, self.calls, self.stop_at = teacher, 0, stop_at
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise _Stop
+        return self.teacher(x)
+
+
+def test_stopped_distillation_resumes_to_the_same_weights(tmp_path, x, tiny_corpus):
+    import argparse
+    teacher = tiny_model()
+    student0 = S.apply_keep(teacher, {n: max(8, v // 2) for n, v in S.group_sizes(teacher).items()}, images=x)
+    args = argparse.Namespace(lr=1e-3, batch_size=2, seed=3, workers=0, kd_temp=2.0, kd_weight=1.0, ckpt_every=0)
+    run = dict(seconds=1e9, max_steps=4, start_batch=0, desc="t")   # LR schedule by steps only
+
+    straight = copy.deepcopy(student0)
+    assert finetune(straight, teacher, args, **run)["steps"] == 4
+
+    ckpt = tmp_path / "d.ckpt"
+    stopped = copy.deepcopy(student0)
+    with pytest.raises(_Stop):
+        finetune(stopped, _TeacherThatStops(teacher, 3), args, **run, ckpt=ckpt)
+    assert ckpt.exists()   # saved after steps 1 and 2
+    resumed = copy.deepcopy(student0)   # a new process: fresh weights, state from the file
+    log = finetune(resumed, teacher, args, **run, ckpt=ckpt)
+    assert log["steps"] == 4 and not ckpt.exists()
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+
+    # a checkpoint of another plan is not loaded into this one
+    other = tmp_path / "other.ckpt"
+    finetune_args = argparse.Namespace(**{**vars(args), "lr": 5e-4})
+    with pytest.raises(_Stop):
+        finetune(copy.deepcopy(student0), _TeacherThatStops(teacher, 2), finetune_args, **run, ckpt=other)
+    fresh = copy.deepcopy(student0)
+    assert finetune(fresh, teacher, args, **run, ckpt=other)["steps"] == 4
+    for (name, a), b in zip(straight.state_dict().items(), fresh.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
 
 
 def test_pruned_onnx_matches_pytorch_and_int8_runs(tmp_path, x, tiny_corpus):

@@ -63,6 +63,8 @@ def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
     d.add_argument("--kd-weight", type=float, default=1.0, help="weight of T^2 * KL(teacher || student)")
     d.add_argument("--workers", type=int, default=0, help="DataLoader workers rendering lines")
     d.add_argument("--seed", type=int, default=17)
+    d.add_argument("--ckpt-every", type=float, default=300,
+                   help="seconds between resumable one-shot fine-tuning checkpoints")
     q = ap.add_argument_group("export / int8 / ship")
     q.add_argument("--calib-lines", type=int, default=64, help="rendered lines for static INT8 calibration")
     q.add_argument("--int8-tol", type=float, default=0.01, help="max char-accuracy loss INT8 vs fp32")

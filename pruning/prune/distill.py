@@ -6,6 +6,8 @@ synthetic line stream (``pruning.data.SyntheticLines``, another seed than traini
 
 Schedules (``--schedule``):
 * ``oneshot``   -- the stage-3 model (``<work>/pruned.pt``), fine-tuned for the whole budget;
+  checkpointed every ``--ckpt-every`` seconds to ``<work>/distill_oneshot.ckpt``, so that a
+  long run that was stopped continues where it was when started again with the same settings;
 * ``iterative`` -- ``--iter-steps`` rounds of (re-plan from the student's current gammas
   towards an interpolated target, cut, fine-tune budget/rounds);
 * ``both``      -- each of the above on half the budget, scored on the held-out-font
@@ -43,17 +45,44 @@ def kd_loss(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Tensor,
     return (kl * mask).sum() / mask.sum().clamp(min=1) * temp * temp
 
 
-def finetune(student, teacher, args, seconds: float, max_steps: int, start_batch: int, desc: str) -> dict:
+def _run_key(student, args, seconds: float, max_steps: int, start_batch: int) -> dict:
+    """What a resumable checkpoint must agree on to be continued."""
+    return {"sizes": describe(student), "seconds": seconds, "max_steps": max_steps, "start_batch": start_batch,
+            "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "kd_temp": args.kd_temp,
+            "kd_weight": args.kd_weight}
+
+
+def _try_resume(ckpt, key: dict, student, opt) -> tuple[int, float]:
+    """(step, seconds already spent) from ``ckpt`` if it belongs to this very run, else (0, 0)."""
+    if ckpt is None or not ckpt.exists():
+        return 0, 0.0
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    if state.get("key") != key:
+        print(f"{ckpt.name}: from another run (plan or settings differ), starting afresh")
+        return 0, 0.0
+    student.load_state_dict(state["student"])
+    opt.load_state_dict(state["opt"])
+    print(f"{ckpt.name}: resuming at step {state['step']} ({state['seconds'] / 60:.1f} min done)")
+    return state["step"], state["seconds"]
+
+
+def finetune(student, teacher, args, seconds: float, max_steps: int, start_batch: int, desc: str,
+             ckpt=None) -> dict:
+    """Distil into ``student`` in place for ``seconds`` (or ``max_steps``). With ``ckpt`` (a path)
+    the run saves its state there every ``--ckpt-every`` seconds and continues from it when
+    started again with the same plan and settings; the file is removed once the run completes."""
     cs = common.charset()
     opt = make_optimizer(student, args.lr, 1e-4)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    ds = SyntheticLines(cs, args.batch_size, args.seed, start_batch=start_batch, curriculum=Curriculum())
+    key = _run_key(student, args, seconds, max_steps, start_batch)
+    step, spent = _try_resume(ckpt, key, student, opt)
+    ds = SyntheticLines(cs, args.batch_size, args.seed, start_batch=start_batch + step, curriculum=Curriculum())
     loader = DataLoader(ds, batch_size=None, num_workers=args.workers)
     teacher.eval()
     student.train()
     warm = 20
-    t0, step, hist = time.time(), 0, []
-    bar = tqdm(total=max_steps or None, desc=desc, mininterval=10)
+    t0, hist, saved = time.time() - spent, [], time.time()
+    bar = tqdm(total=max_steps or None, initial=step, desc=desc, mininterval=10)
     for batch in loader:
         frac = min(1.0, (time.time() - t0) / max(seconds, 1e-6))
         if max_steps:
@@ -81,7 +110,15 @@ def finetune(student, teacher, args, seconds: float, max_steps: int, start_batch
             bar.set_postfix(ctc=f"{l_ctc.item():.3f}", kd=f"{l_kd.item():.3f}")
         if time.time() - t0 >= seconds or (max_steps and step >= max_steps):
             break
+        if ckpt is not None and time.time() - saved >= args.ckpt_every:
+            tmp = ckpt.with_suffix(".tmp")
+            torch.save({"key": key, "student": student.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "seconds": time.time() - t0}, tmp)
+            tmp.replace(ckpt)
+            saved = time.time()
     bar.close()
+    if ckpt is not None:
+        ckpt.unlink(missing_ok=True)
     student.eval()
     tail = hist[-20:] or [(float("nan"), float("nan"))]
     return {"steps": step, "seconds": round(time.time() - t0, 1), "samples": step * args.batch_size,
@@ -100,7 +137,8 @@ def oneshot(teacher, args, seconds, max_steps) -> tuple[torch.nn.Module, dict]:
     else:
         plan = common.read_json(common.out_dir(args) / "plan.json")
         student = apply_keep(teacher, plan["keep"], images=common.calib_images(args))
-    log = finetune(student, teacher, args, seconds, max_steps, _start_batch(args), "distill oneshot")
+    log = finetune(student, teacher, args, seconds, max_steps, _start_batch(args), "distill oneshot",
+                   ckpt=common.work_dir(args) / "distill_oneshot.ckpt")
     return student, {"rounds": [log]}
 
 
@@ -152,8 +190,10 @@ def run(args) -> dict:
     out = {"winner": winner, "budget_min": args.budget_min, "val_lines": len(lines),
            "teacher": {**base_cost, **{k: v for k, v in evaluate(teacher, lines, texts, cs).items() if k != "examples"}},
            "schedules": results, "kd_temp": args.kd_temp, "kd_weight": args.kd_weight, "lr": args.lr,
-           "batch_size": args.batch_size}
+           "batch_size": args.batch_size, "date": time.strftime("%Y-%m-%d %H:%M")}
     common.write_json(common.out_dir(args) / "distill.json", out)
+    if len(schedules) > 1:   # kept for the report of later single-schedule runs
+        common.write_json(common.out_dir(args) / "schedule_comparison.json", out)
     print(f"distill: winner {winner}")
     return out
 

@@ -161,11 +161,25 @@ def run(args) -> dict:
                   "goal", "target", "threshold", "reachable", "lstm_ratio", "head_ratio")},
               "kept": pruned_sizes, "base_sizes": base_sizes}
     common.write_json(out / "report.json", report)
-    (out / "report.md").write_text(render_md(report, sens, plan, dist, exp, quant))
+    comparison = out / "schedule_comparison.json"
+    comparison = common.read_json(comparison) if comparison.exists() else None
+    (out / "report.md").write_text(render_md(report, sens, plan, dist, exp, quant, comparison))
     if args.ship:
         ship(args, models[shipped]["onnx"], shipped, report)
     print(f"report: {out / 'report.md'} (shipped {shipped})")
     return report
+
+
+def _schedule_table(dist: dict) -> list[str]:
+    rows = ["| schedule | steps | seconds | char acc | line acc | params | FLOPs |", "|---|---:|---:|---:|---:|---:|---:|",
+            f"| teacher (base) | – | – | {100 * dist['teacher']['char_acc']:.1f} | {100 * dist['teacher']['line_acc']:.1f} "
+            f"| {dist['teacher']['params']:,} | {dist['teacher']['flops'] / 1e6:.1f} M |"]
+    for n, s in dist["schedules"].items():
+        steps = sum(x["steps"] for x in s["rounds"])
+        secs = sum(x["seconds"] for x in s["rounds"])
+        rows.append(f"| {n} | {steps} | {secs:.0f} | {100 * s['char_acc']:.1f} | {100 * s['line_acc']:.1f} "
+                    f"| {s['params']:,} | {s['flops'] / 1e6:.1f} M |")
+    return rows
 
 
 def ship(args, src, shipped, report):
@@ -181,7 +195,7 @@ def ship(args, src, shipped, report):
     print(f"shipped {src} -> {dst}")
 
 
-def render_md(r, sens, plan, dist, exp, quant) -> str:
+def render_md(r, sens, plan, dist, exp, quant, comparison: dict | None = None) -> str:
     m = r["models"]
     cols = NAMES
     head = "| | base fp32 | pruned fp32 | pruned INT8 |\n|---|---:|---:|---:|\n"
@@ -257,16 +271,14 @@ def render_md(r, sens, plan, dist, exp, quant) -> str:
               "![channels kept](channels.png)", "", "![BN gammas](gammas.png)", ""]
     lines += ["## 4. Distillation", "",
               f"CTC + {dist['kd_weight']} × T² × KL (T = {dist['kd_temp']}), lr {dist['lr']}, batch {dist['batch_size']}, "
-              f"budget {dist['budget_min']} min in all. Winner: **{dist['winner']}**.", "",
-              "| schedule | steps | seconds | char acc | line acc | params | FLOPs |", "|---|---:|---:|---:|---:|---:|---:|",
-              f"| teacher (base) | – | – | {100 * dist['teacher']['char_acc']:.1f} | {100 * dist['teacher']['line_acc']:.1f} "
-              f"| {dist['teacher']['params']:,} | {dist['teacher']['flops'] / 1e6:.1f} M |"]
-    for n, s in dist["schedules"].items():
-        steps = sum(x["steps"] for x in s["rounds"])
-        secs = sum(x["seconds"] for x in s["rounds"])
-        lines.append(f"| {n} | {steps} | {secs:.0f} | {100 * s['char_acc']:.1f} | {100 * s['line_acc']:.1f} "
-                     f"| {s['params']:,} | {s['flops'] / 1e6:.1f} M |")
-    lines += ["", f"({dist['val_lines']} held-out-font lines.)", "", "## 5. Export", "",
+              f"budget {dist['budget_min']} min in all. Winner: **{dist['winner']}**.", ""]
+    lines += _schedule_table(dist)
+    if len(dist["schedules"]) == 1 and comparison:
+        lines += ["", f"Schedule choice, from the last `--schedule both` run ({comparison.get('date', 'date not recorded')}, "
+                  f"{comparison['budget_min']} min split evenly, lr {comparison['lr']}, batch {comparison['batch_size']}, "
+                  f"plan of that run): winner **{comparison['winner']}**.", ""]
+        lines += _schedule_table(comparison)
+    lines += ["", f"(Char / line accuracy on {dist['val_lines']} held-out-font lines, augmented.)", "", "## 5. Export", "",
               "| model | max abs diff vs PyTorch | raw bytes | slim bytes | raw ms | slim ms | onnxslim kept |",
               "|---|---:|---:|---:|---:|---:|---|"]
     for n, e in exp.items():
