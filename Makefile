@@ -58,7 +58,7 @@ export: ## export runs/base/best.pt to the ONNX model the service ships
 	$(PYTHON) -m pruning.export_onnx runs/base/best.pt function/model/model.onnx --name slim-crnn-base
 
 # ---- compression (pruning/prune; report in reports/pruning/) -------------------------------
-PRUNE_BUDGET ?= 20
+PRUNE_BUDGET ?= 110
 PRUNE_ARGS ?=
 BASE_CKPT ?= $(if $(wildcard runs/base/best.pt),runs/base/best.pt,models/base/crnn_base.pt)
 prune: setup-dev ## sensitivity -> plan -> surgery -> distillation -> ONNX -> INT8 -> report (PRUNE_BUDGET minutes; PRUNE_ARGS=--ship ships it)

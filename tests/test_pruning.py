@@ -274,7 +274,7 @@ def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
                    "--val-dir", str(tmp_path), "--val-size", "6", "--val-lines", "6", "--sens-lines", "6",
                    "--ratios", "0.5", "--eval-root", str(tmp_path / "no-eval-set"), "--max-steps", "1",
                    "--budget-min", "1", "--batch-size", "2", "--iter-steps", "1", "--latency-runs", "5",
-                   "--calib-lines", "3", "--ship", "--ship-dir", str(ship)])
+                   "--calib-lines", "3", "--schedule", "both", "--threads", "1", "--ship", "--ship-dir", str(ship)])
     rep = json.loads((out / "report.json").read_text())
     assert rep["shipped"] in ("pruned_int8", "pruned_fp32")
     for name in ("base_fp32", "pruned_fp32", "pruned_int8"):
@@ -285,7 +285,7 @@ def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
         assert set(r["char_acc"]) <= {"zh", "en"}
     assert rep["models"]["pruned_fp32"]["params"] < rep["models"]["base_fp32"]["params"]
     for f in ("report.md", "sensitivity.png", "channels.png", "gammas.png", "sensitivity.json", "plan.json",
-              "distill.json", "export.json", "quant.json"):
+              "distill.json", "schedule_comparison.json", "export.json", "quant.json"):
         assert (out / f).exists(), f
     assert (ship / "model.onnx").exists() and json.loads((ship / "model.json").read_text())["params"] > 0
     md = (out / "report.md").read_text()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -131,7 +132,9 @@ def _start_batch(args) -> int:
 
 
 def oneshot(teacher, args, seconds, max_steps) -> tuple[torch.nn.Module, dict]:
-    path = common.work_dir(args) / "pruned.pt"
+    path = Path(args.init_student) if args.init_student else common.work_dir(args) / "pruned.pt"
+    if args.init_student and not path.exists():
+        raise SystemExit(f"--init-student {path}: no such checkpoint")
     if path.exists():
         student = common.load_pruned(path)
     else:

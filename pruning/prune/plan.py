@@ -3,12 +3,12 @@
 One global threshold over |gamma| decides which conv channels stay; each group is
 bounded below by its sensitivity limit (``ceil((1 - limit) * base size)``) and
 ``--min-channels``, and rounded to a multiple of ``--multiple``. LSTM hidden units and
-the head rank are cut by ``--lstm-ratio`` / ``--head-ratio`` (default: their sensitivity
+the head rank are cut by ``--lstm-ratio`` / ``--head-ratio`` (-1: their sensitivity
 limits). The threshold is found by bisection so that the pruned model keeps at most
 ``--target`` of the base's ``--goal`` (FLOPs or params) -- or, when the limits make that
 unreachable, the threshold that cuts everything they allow (``reachable: false``).
 
-    python -m pruning.prune.plan --base runs/base/best.pt --goal flops --target 0.35
+    python -m pruning.prune.plan --base runs/base/best.pt --goal params --target 0.295
 Reads ``<out>/sensitivity.json``, writes ``<out>/plan.json``.
 """
 from __future__ import annotations
@@ -78,8 +78,8 @@ def make_plan(model, base_sizes: dict[str, int], base_cost: dict, limits: dict[s
 
 
 def rnn_ratios(args, limits: dict) -> tuple[float, float]:
-    lr = args.lstm_ratio if args.lstm_ratio is not None else limits.get(LSTM_GROUP, 0.0)
-    hr = args.head_ratio if args.head_ratio is not None else limits.get(HEAD_GROUP, 0.0)
+    lr = args.lstm_ratio if args.lstm_ratio is not None and args.lstm_ratio >= 0 else limits.get(LSTM_GROUP, 0.0)
+    hr = args.head_ratio if args.head_ratio is not None and args.head_ratio >= 0 else limits.get(HEAD_GROUP, 0.0)
     return lr, hr
 
 

@@ -159,7 +159,7 @@ def run(args) -> dict:
               "targets": TARGETS, "achieved": achieved, "targets_met": met, "base_checkpoint": meta,
               "schedule": dist["winner"], "int8_recipe": quant["winner"], "plan": {k: plan[k] for k in (
                   "goal", "target", "threshold", "reachable", "lstm_ratio", "head_ratio")},
-              "kept": pruned_sizes, "base_sizes": base_sizes}
+              "kept": pruned_sizes, "base_sizes": base_sizes, "shipped_to": str(args.ship_dir) if args.ship else None}
     common.write_json(out / "report.json", report)
     comparison = out / "schedule_comparison.json"
     comparison = common.read_json(comparison) if comparison.exists() else None
@@ -226,7 +226,8 @@ def render_md(r, sens, plan, dist, exp, quant, comparison: dict | None = None) -
         f"Base checkpoint: `{bm['checkpoint']}`, {bm['samples']:,} training samples ({bm['train_hours']} h), "
         f"BN-gamma L1 (network slimming) {'active' if bm['sparsity_active'] else 'not active yet'} "
         f"(weight {bm['sparsity_l1']}, from {bm['sparsity_start']} samples).", "",
-        f"**Shipped: `{r['shipped']}`** (INT8 recipe `{r['int8_recipe']}`, schedule `{r['schedule']}`).", "",
+        f"**Model to ship: `{r['shipped']}`** (INT8 recipe `{r['int8_recipe']}`, schedule `{r['schedule']}`; "
+        f"`--ship` copies it to `function/model/`{', done in this run' if r.get('shipped_to') else ', not done in this run'}).", "",
         table,
         "Accuracy columns are percentages (char accuracy = 1 − CER; line = exact match). "
         "Params of the INT8 model count int8 weights plus scales/zero points; its FLOPs are those of the fp32 graph.", "",
