@@ -75,6 +75,16 @@ def _ignore_stop_signals(_worker_id):
         signal.signal(sig, signal.SIG_IGN)
 
 
+
+def save_atomic(obj, path) -> None:
+    """torch.save via a temporary file: a killed session never leaves a torn checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
 class Trainer:
     def __init__(self, args, charset=None):
         self.args = args
@@ -100,9 +110,7 @@ class Trainer:
                 "args": vars(self.args)}
 
     def save(self, name="last.pt"):
-        tmp = self.run / (name + ".tmp")
-        torch.save(self.state(), tmp)
-        os.replace(tmp, self.run / name)  # atomic: a killed session never leaves a torn checkpoint
+        save_atomic(self.state(), self.run / name)
 
     def _resume(self):
         last = self.run / "last.pt"

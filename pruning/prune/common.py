@@ -17,6 +17,7 @@ from ..data import build_val_set
 from ..export_onnx import load_model
 from ..metrics import accuracy
 from ..model import CRNN, count_params
+from ..train import save_atomic
 from slim_ocr.charset import load_charset
 from slim_ocr.preprocess import make_batch, prepare_line
 
@@ -135,11 +136,7 @@ def base_meta(args) -> dict:
 
 
 def save_model(model: nn.Module, path, meta: dict | None = None):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model, "config": model.cfg.to_dict(), **(meta or {})}, tmp)
-    os.replace(tmp, path)
+    save_atomic({"model": model, "config": model.cfg.to_dict(), **(meta or {})}, path)
 
 
 def load_pruned(path) -> CRNN:

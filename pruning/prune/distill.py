@@ -33,7 +33,7 @@ from .plan import make_plan, rnn_ratios
 from .surgery import apply_keep, describe, group_sizes
 from ..data import Curriculum, SyntheticLines
 from ..evaluate import evaluate
-from ..train import make_optimizer
+from ..train import make_optimizer, save_atomic
 
 
 def kd_loss(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Tensor, temp: float) -> torch.Tensor:
@@ -112,10 +112,8 @@ def finetune(student, teacher, args, seconds: float, max_steps: int, start_batch
         if time.time() - t0 >= seconds or (max_steps and step >= max_steps):
             break
         if ckpt is not None and time.time() - saved >= args.ckpt_every:
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"key": key, "student": student.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "seconds": time.time() - t0}, tmp)
-            tmp.replace(ckpt)
+            save_atomic({"key": key, "student": student.state_dict(), "opt": opt.state_dict(), "step": step,
+                         "seconds": time.time() - t0}, ckpt)
             saved = time.time()
     bar.close()
     if ckpt is not None:
