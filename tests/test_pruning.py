@@ -248,7 +248,7 @@ def test_pruned_onnx_matches_pytorch_and_int8_runs(tmp_path, x, tiny_corpus):
     assert stats["max_abs_diff"] < 1e-4
     lines, _ = common.render_lines(3, seed=1)
     cands = build_candidates(tmp_path / "p.onnx", tmp_path / "int8", lines)
-    assert {"dynamic", "static_qdq"} <= set(cands)
+    assert {"dynamic", "static_qdq", "dynamic_rnn"} <= set(cands)
     for name, path in cands.items():
         sess = common.ort_session(path)
         out = sess.run(None, {"images": x.numpy()})[0]
@@ -269,12 +269,12 @@ def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
     m = CRNN(CRNNConfig(**TINY))
     base = tmp_path / "base.pt"
     torch.save({"model": m.state_dict(), "config": m.cfg.to_dict(), "samples": 0}, base)
-    out, ship = tmp_path / "out", tmp_path / "ship"
-    pipeline.main(["--base", str(base), "--out", str(out), "--work", str(tmp_path / "work"),
-                   "--val-dir", str(tmp_path), "--val-size", "6", "--val-lines", "6", "--sens-lines", "6",
-                   "--ratios", "0.5", "--eval-root", str(tmp_path / "no-eval-set"), "--max-steps", "1",
-                   "--budget-min", "1", "--batch-size", "2", "--iter-steps", "1", "--latency-runs", "5",
-                   "--calib-lines", "3", "--schedule", "both", "--threads", "1", "--ship", "--ship-dir", str(ship)])
+    out, ship, work = tmp_path / "out", tmp_path / "ship", tmp_path / "work"
+    small = ["--base", str(base), "--out", str(out), "--work", str(work), "--val-dir", str(tmp_path),
+             "--val-size", "6", "--val-lines", "6", "--sens-lines", "6", "--ratios", "0.5",
+             "--eval-root", str(tmp_path / "no-eval-set"), "--max-steps", "1", "--budget-min", "1",
+             "--batch-size", "2", "--iter-steps", "1", "--latency-runs", "5", "--calib-lines", "3", "--threads", "1"]
+    pipeline.main(small + ["--schedule", "both", "--ship", "--ship-dir", str(ship)])
     rep = json.loads((out / "report.json").read_text())
     assert rep["shipped"] in ("pruned_int8", "pruned_fp32")
     for name in ("base_fp32", "pruned_fp32", "pruned_int8"):
@@ -290,3 +290,11 @@ def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
     assert (ship / "model.onnx").exists() and json.loads((ship / "model.json").read_text())["params"] > 0
     md = (out / "report.md").read_text()
     assert "| params" in md and "synthetic set, clean" in md
+
+    # going on distilling the finished student keeps its history, and the report lists both runs
+    pipeline.main(small + ["--schedule", "oneshot", "--stages", "distill,report", "--init-student",
+                           str(work / "student.pt")])
+    hist = json.loads((out / "distill.json").read_text())["history"]
+    assert len(hist) == 2 and hist[1]["from"] == str(work / "student.pt") and hist[0]["from"] != hist[1]["from"]
+    assert torch.load(work / "student.pt", weights_only=False)["distill_history"] == hist
+    assert "each continued the one before" in (out / "report.md").read_text()

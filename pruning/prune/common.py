@@ -40,7 +40,8 @@ def build_parser(doc: str | None = None) -> argparse.ArgumentParser:
     e = ap.add_argument_group("evaluation")
     e.add_argument("--sens-lines", type=int, default=128, help="val lines per sensitivity point")
     e.add_argument("--val-lines", type=int, default=600, help="held-out-font val lines for final numbers")
-    e.add_argument("--eval-limit", type=int, default=150, help="real-document lines per lang/variant subset")
+    e.add_argument("--eval-limit", type=int, default=600,
+                   help="real-document lines per lang/variant subset (600 = all; ~5 s per small model)")
     e.add_argument("--no-real-eval", action="store_true", help="skip the real-document set")
     e.add_argument("--latency-runs", type=int, default=200, help="timed runs per model (interleaved rounds)")
     s = ap.add_argument_group("sensitivity / plan")

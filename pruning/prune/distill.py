@@ -129,6 +129,15 @@ def _start_batch(args) -> int:
     return samples // args.batch_size   # continue the base's curriculum position (other seed)
 
 
+def prior_history(path) -> list[dict]:
+    """The distillation runs a ``--init-student`` checkpoint has already had: its
+    ``distill_history``, or its free-text note for checkpoints saved before that was kept."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if "distill_history" in ck:
+        return list(ck["distill_history"])
+    return [{"checkpoint": str(path), "note": ck.get("note", "no history recorded")}]
+
+
 def oneshot(teacher, args, seconds, max_steps) -> tuple[torch.nn.Module, dict]:
     path = Path(args.init_student) if args.init_student else common.work_dir(args) / "pruned.pt"
     if args.init_student and not path.exists():
@@ -140,7 +149,8 @@ def oneshot(teacher, args, seconds, max_steps) -> tuple[torch.nn.Module, dict]:
         student = apply_keep(teacher, plan["keep"], images=common.calib_images(args))
     log = finetune(student, teacher, args, seconds, max_steps, _start_batch(args), "distill oneshot",
                    ckpt=common.work_dir(args) / "distill_oneshot.ckpt")
-    return student, {"rounds": [log]}
+    prior = prior_history(path) if args.init_student else []
+    return student, {"rounds": [log], "init_student": args.init_student, "prior_history": prior}
 
 
 def iterative(teacher, args, seconds, max_steps) -> tuple[torch.nn.Module, dict]:
@@ -187,8 +197,16 @@ def run(args) -> dict:
         print(f"{name}: char acc {res['char_acc']:.4f} line acc {res['line_acc']:.4f} "
               f"params {cost['params']:,} flops {cost['flops'] / 1e6:.1f}M")
     winner = max(schedules, key=lambda s: (results[s]["char_acc"], s == "oneshot"))
-    common.save_model(models[winner], common.work_dir(args) / "student.pt", {"stage": "distill", "schedule": winner})
-    out = {"winner": winner, "budget_min": args.budget_min, "val_lines": len(lines),
+    win = results[winner]
+    # every distillation run the student has had, oldest first (--init-student chains runs)
+    history = win.get("prior_history", []) + [{
+        "date": time.strftime("%Y-%m-%d %H:%M"), "schedule": winner, "from": args.init_student or ("stage-3 surgery" if winner == "oneshot" else "the base, cut in rounds"),
+        "minutes": round(sum(r["seconds"] for r in win["rounds"]) / 60, 1),
+        "steps": sum(r["steps"] for r in win["rounds"]), "samples": sum(r["samples"] for r in win["rounds"]),
+        "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed, "val_char_acc": round(win["char_acc"], 4)}]
+    common.save_model(models[winner], common.work_dir(args) / "student.pt",
+                      {"stage": "distill", "schedule": winner, "distill_history": history})
+    out = {"winner": winner, "budget_min": args.budget_min, "val_lines": len(lines), "history": history,
            "teacher": {**base_cost, **{k: v for k, v in evaluate(teacher, lines, texts, cs).items() if k != "examples"}},
            "schedules": results, "kd_temp": args.kd_temp, "kd_weight": args.kd_weight, "lr": args.lr,
            "batch_size": args.batch_size, "date": time.strftime("%Y-%m-%d %H:%M")}

@@ -170,6 +170,28 @@ def run(args) -> dict:
     return report
 
 
+def _real_set_note(base: dict) -> str:
+    subsets = base.get("real_subsets") or {}
+    parts = [f"{k} {v['n']}" for k, v in subsets.items() if k != "all"]
+    return f"Real-document set, lines per subset: {', '.join(parts)} (a language's figure pools its clean and photo lines). " \
+        if parts else ""
+
+
+def _history_lines(history: list[dict]) -> list[str]:
+    """The student's distillation runs when it was continued (--init-student) from earlier ones."""
+    if len(history) < 2:
+        return []
+    out = ["", "The student's distillation runs, oldest first (each continued the one before, `--init-student`):", ""]
+    for h in history:
+        if "minutes" in h:
+            out.append(f"- {h['date']}: {h['schedule']} from {h['from']}, {h['minutes']} min, {h['steps']:,} steps "
+                       f"({h['samples']:,} lines), lr {h['lr']}, batch {h['batch_size']}, seed {h['seed']}; "
+                       f"held-out-font char acc after it {100 * h['val_char_acc']:.1f}")
+        else:
+            out.append(f"- `{h['checkpoint']}`: {h['note']}")
+    return out
+
+
 def _schedule_table(dist: dict) -> list[str]:
     rows = ["| schedule | steps | seconds | char acc | line acc | params | FLOPs |", "|---|---:|---:|---:|---:|---:|---:|",
             f"| teacher (base) | – | – | {100 * dist['teacher']['char_acc']:.1f} | {100 * dist['teacher']['line_acc']:.1f} "
@@ -229,6 +251,7 @@ def render_md(r, sens, plan, dist, exp, quant, comparison: dict | None = None) -
         f"**Model to ship: `{r['shipped']}`** (INT8 recipe `{r['int8_recipe']}`, schedule `{r['schedule']}`; "
         f"`--ship` copies it to `function/model/`{', done in this run' if r.get('shipped_to') else ', not done in this run'}).", "",
         table,
+        _real_set_note(m["base_fp32"]) +
         "Accuracy columns are percentages (char accuracy = 1 − CER; line = exact match). "
         "Params of the INT8 model count int8 weights plus scales/zero points; its FLOPs are those of the fp32 graph.", "",
         "## Targets (shipped vs base fp32)", "",
@@ -274,6 +297,7 @@ def render_md(r, sens, plan, dist, exp, quant, comparison: dict | None = None) -
               f"CTC + {dist['kd_weight']} × T² × KL (T = {dist['kd_temp']}), lr {dist['lr']}, batch {dist['batch_size']}, "
               f"budget {dist['budget_min']} min in all. Winner: **{dist['winner']}**.", ""]
     lines += _schedule_table(dist)
+    lines += _history_lines(dist.get("history", []))
     if len(dist["schedules"]) == 1 and comparison:
         lines += ["", f"Schedule choice, from the last `--schedule both` run ({comparison.get('date', 'date not recorded')}, "
                   f"{comparison['budget_min']} min split evenly, lr {comparison['lr']}, batch {comparison['batch_size']}, "
