@@ -11,7 +11,7 @@ APT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-zenhei fonts-wqy-m
 	fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
 	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk
 
-.PHONY: help run setup-run setup-dev test corpus train ship-checkpoint export prune setup-bench eval-set bench bench-service \
+.PHONY: help run setup-run setup-dev test corpus train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
 	sam-cli validate build deploy deploy-frontend invoke start-api package-size lambda-test-prep clean
 
 help:
@@ -63,6 +63,15 @@ PRUNE_ARGS ?=
 BASE_CKPT ?= $(if $(wildcard runs/base/best.pt),runs/base/best.pt,models/base/crnn_base.pt)
 prune: setup-dev ## sensitivity -> plan -> surgery -> distillation -> ONNX -> INT8 -> report (PRUNE_BUDGET minutes; PRUNE_ARGS=--ship ships it)
 	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.prune.pipeline --base $(BASE_CKPT) $(PRUNE_ARGS)
+
+# Going on from a distilled student: the same PRUNE_SEED resumes a stopped run (it checkpoints
+# every 5 min); give each further continuation a new one, so that it sees new lines.
+STUDENT ?= models/pruned/student.pt
+PRUNE_SEED ?= 20
+PRUNE_LR ?= 1.5e-4
+prune-more: setup-dev ## distil STUDENT for PRUNE_BUDGET more minutes (PRUNE_SEED, PRUNE_LR), then ONNX -> INT8 -> report
+	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.prune.pipeline --base $(BASE_CKPT) \
+		--stages distill,export,quantize,report --init-student $(STUDENT) --seed $(PRUNE_SEED) --lr $(PRUNE_LR) $(PRUNE_ARGS)
 
 # ---- evaluation and benchmarks ------------------------------------------------------------
 BENCH_APT := poppler-utils chromium tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng wrk

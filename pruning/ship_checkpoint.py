@@ -17,12 +17,12 @@ from pathlib import Path
 import torch
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("src")
     ap.add_argument("dst")
     ap.add_argument("--note", default=None, help="free text stored with the checkpoint")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     ck = torch.load(args.src, map_location="cpu", weights_only=False)
     if isinstance(ck["model"], torch.nn.Module):
         out = {**ck, "model": ck["model"].half()}

@@ -257,6 +257,19 @@ def test_pruned_onnx_matches_pytorch_and_int8_runs(tmp_path, x, tiny_corpus):
     assert weight_bytes(cands["dynamic"]) < 0.5 * weight_bytes(tmp_path / "p.onnx")
 
 
+def test_shipped_student_checkpoint_is_fp16_and_keeps_its_history(tmp_path, x):
+    from pruning import ship_checkpoint
+    from pruning.export_onnx import load_model
+    p = S.apply_keep(tiny_model(), {S.HEAD_GROUP: 8}, images=x)
+    history = [{"from": "stage-3 surgery", "minutes": 1.0}]
+    common.save_model(p, tmp_path / "student.pt", {"stage": "distill", "distill_history": history})
+    ship_checkpoint.main([str(tmp_path / "student.pt"), str(tmp_path / "shipped.pt"), "--note", "n"])
+    ck = torch.load(tmp_path / "shipped.pt", weights_only=False)
+    assert ck["distill_history"] == history and ck["note"] == "n"
+    assert all(t.dtype == torch.float16 for t in ck["model"].state_dict().values() if t.is_floating_point())
+    assert torch.allclose(load_model(tmp_path / "shipped.pt")(x), p(x), atol=0.05)
+
+
 def weight_bytes(path) -> int:
     import onnx
     from onnx import numpy_helper
