@@ -199,8 +199,9 @@ def run(args) -> dict:
     winner = max(schedules, key=lambda s: (results[s]["char_acc"], s == "oneshot"))
     win = results[winner]
     # every distillation run the student has had, oldest first (--init-student chains runs)
+    start = args.init_student or ("stage-3 surgery" if winner == "oneshot" else "the base, cut in rounds")
     history = win.get("prior_history", []) + [{
-        "date": time.strftime("%Y-%m-%d %H:%M"), "schedule": winner, "from": args.init_student or ("stage-3 surgery" if winner == "oneshot" else "the base, cut in rounds"),
+        "date": time.strftime("%Y-%m-%d %H:%M"), "schedule": winner, "from": start,
         "minutes": round(sum(r["seconds"] for r in win["rounds"]) / 60, 1),
         "steps": sum(r["steps"] for r in win["rounds"]), "samples": sum(r["samples"] for r in win["rounds"]),
         "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed, "val_char_acc": round(win["char_acc"], 4)}]
