@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from .train import save_atomic
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -32,8 +34,7 @@ def main(argv=None):
                "train_seconds": ck["train_seconds"], "best": ck.get("best"), "args": ck.get("args")}
     if args.note:
         out["note"] = args.note
-    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(out, args.dst)
+    save_atomic(out, args.dst)
     print(f"{args.dst}: step {out.get('step')}, {out.get('samples')} samples, {Path(args.dst).stat().st_size / 1e6:.1f} MB")
 
 

@@ -75,7 +75,6 @@ def _ignore_stop_signals(_worker_id):
         signal.signal(sig, signal.SIG_IGN)
 
 
-
 def save_atomic(obj, path) -> None:
     """torch.save via a temporary file: a killed session never leaves a torn checkpoint."""
     path = Path(path)

@@ -150,7 +150,7 @@ def oneshot(teacher, args, seconds, max_steps) -> tuple[torch.nn.Module, dict]:
     log = finetune(student, teacher, args, seconds, max_steps, _start_batch(args), "distill oneshot",
                    ckpt=common.work_dir(args) / "distill_oneshot.ckpt")
     prior = prior_history(path) if args.init_student else []
-    return student, {"rounds": [log], "init_student": args.init_student, "prior_history": prior}
+    return student, {"rounds": [log], "prior_history": prior}
 
 
 def iterative(teacher, args, seconds, max_steps) -> tuple[torch.nn.Module, dict]:
@@ -182,11 +182,12 @@ def run(args) -> dict:
     cs = common.charset()
     schedules = ["oneshot", "iterative"] if args.schedule == "both" else [args.schedule]
     seconds = args.budget_min * 60 / len(schedules)
-    results, models = {}, {}
+    results, models, priors = {}, {}, {}
     base_cost = common.model_cost(teacher)
     for name in schedules:
         fn = oneshot if name == "oneshot" else iterative
         student, info = fn(teacher, args, seconds, args.max_steps)
+        priors[name] = info.pop("prior_history", [])
         res = evaluate(student, lines, texts, cs)
         cost = common.model_cost(student)
         results[name] = {**info, "char_acc": res["char_acc"], "line_acc": res["line_acc"], **cost,
@@ -200,7 +201,7 @@ def run(args) -> dict:
     win = results[winner]
     # every distillation run the student has had, oldest first (--init-student chains runs)
     start = args.init_student or ("stage-3 surgery" if winner == "oneshot" else "the base, cut in rounds")
-    history = win.get("prior_history", []) + [{
+    history = priors[winner] + [{
         "date": time.strftime("%Y-%m-%d %H:%M"), "schedule": winner, "from": start,
         "minutes": round(sum(r["seconds"] for r in win["rounds"]) / 60, 1),
         "steps": sum(r["steps"] for r in win["rounds"]), "samples": sum(r["samples"] for r in win["rounds"]),

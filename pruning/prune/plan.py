@@ -78,9 +78,9 @@ def make_plan(model, base_sizes: dict[str, int], base_cost: dict, limits: dict[s
 
 
 def rnn_ratios(args, limits: dict) -> tuple[float, float]:
-    lr = args.lstm_ratio if args.lstm_ratio is not None and args.lstm_ratio >= 0 else limits.get(LSTM_GROUP, 0.0)
-    hr = args.head_ratio if args.head_ratio is not None and args.head_ratio >= 0 else limits.get(HEAD_GROUP, 0.0)
-    return lr, hr
+    """(LSTM, head) cut ratios: the flags, or the sensitivity limits where a flag is unset or -1."""
+    pick = lambda flag, group: flag if flag is not None and flag >= 0 else limits.get(group, 0.0)  # noqa: E731
+    return pick(args.lstm_ratio, LSTM_GROUP), pick(args.head_ratio, HEAD_GROUP)
 
 
 def run(args) -> dict:
