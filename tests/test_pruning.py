@@ -255,6 +255,23 @@ def test_pruned_onnx_matches_pytorch_and_int8_runs(tmp_path, x, tiny_corpus):
         assert out.shape == (24, 3, 3941) and np.isfinite(out).all(), name
         assert weight_bytes(path) < weight_bytes(tmp_path / "p.onnx"), name   # (tiny: names dominate files)
     assert weight_bytes(cands["dynamic"]) < 0.5 * weight_bytes(tmp_path / "p.onnx")
+    # fp32proj: the low-rank projection stays an fp32 MatMul, the classifier is quantised
+    import onnx
+    from pruning.prune.quantize import matmuls_except_largest
+    proj = matmuls_except_largest(tmp_path / "p.onnx")
+    assert len(proj) == 1
+    ops = {n.name: n.op_type for n in onnx.load(str(cands["dynamic_rnn_fp32proj"])).graph.node}
+    assert ops[proj[0]] == "MatMul"
+    assert sum(op == "MatMul" for op in ops.values()) == 1 and "DynamicQuantizeLSTM" in ops.values()
+
+
+def test_int8_winner_is_fastest_unless_a_near_tie_is_more_accurate():
+    from pruning.prune.quantize import pick_winner
+    rows = {"a": {"latency_ms_p50_1t": 1.00, "max_char_acc_drop": 0.004},
+            "b": {"latency_ms_p50_1t": 1.01, "max_char_acc_drop": 0.001},   # a tie on speed, more accurate
+            "c": {"latency_ms_p50_1t": 1.50, "max_char_acc_drop": 0.0}}     # clearly slower
+    assert pick_winner(rows, ["a", "b", "c"]) == "b"
+    assert pick_winner(rows, ["a", "c"]) == "a"
 
 
 def test_shipped_student_checkpoint_is_fp16_and_keeps_its_history(tmp_path, x):
