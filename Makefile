@@ -54,7 +54,7 @@ ship-checkpoint: ## copy runs/base/best.pt (fp16 weights + counters), its log an
 	cp runs/base/log.jsonl models/base/train_log.jsonl
 	$(PYTHON) -m pruning.plot_training models/base/train_log.jsonl models/base/training_curve.png
 
-export: ## export runs/base/best.pt to the ONNX model the service ships
+export: ## export runs/base/best.pt to function/model/model.onnx (replaces the shipped pruned model with the unpruned base)
 	$(PYTHON) -m pruning.export_onnx runs/base/best.pt function/model/model.onnx --name slim-crnn-base
 
 # ---- compression (pruning/prune; report in reports/pruning/) -------------------------------
