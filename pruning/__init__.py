@@ -1,12 +1,10 @@
-"""Offline training and compression of the Slim OCR recogniser (PyTorch).
+"""Offline PyTorch code of Slim OCR: ``training`` (charset, corpus, text generation, fonts,
+renderer, data loading, model, trainer), ``evaluation`` (the real-document set and its
+metrics), ``compression`` (channel groups, importance, surgery; the stage runners).
 
-The runtime package ``slim_ocr`` lives in ``function/`` (it is what the Lambda
-ships); training imports its preprocessing and charset rather than copying them.
+Imports point one way: ``bench`` -> ``pruning`` -> ``slim_ocr`` (the torch-free runtime in
+``function/``, installed as a package: ``pip install -e function``).
 """
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-_FUNCTION_DIR = str(REPO / "function")
-if _FUNCTION_DIR not in sys.path:
-    sys.path.insert(0, _FUNCTION_DIR)

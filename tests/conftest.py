@@ -1,5 +1,4 @@
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +6,6 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "function"))
 
 # A font family the recogniser never trains on (pruning/fonts.py HELD_OUT_FAMILIES).
 HELD_OUT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -62,7 +60,7 @@ def torch_one_thread():
 
 @pytest.fixture
 def tiny_corpus(tmp_path, monkeypatch):
-    """A few corpus lines for the synthetic-line stream (pruning.textgen reads SLIM_OCR_CORPUS)."""
+    """A few corpus lines for the synthetic-line stream (pruning.training.textgen reads SLIM_OCR_CORPUS)."""
     d = tmp_path / "corpus"
     d.mkdir()
     (d / "zh.txt").write_text("今天天气很好\n发票号码和金额\n这是一个测试\n", encoding="utf-8")

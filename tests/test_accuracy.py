@@ -9,8 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 from conftest import HELD_OUT_FONT
 from slim_ocr.recognizer import Recognizer
 
-import pruning  # noqa: F401
-from pruning.metrics import accuracy
+from pruning.evaluation.metrics import accuracy
 
 # Written for this test (not from the training corpus): invoice, document and UI-style lines.
 LINES = [

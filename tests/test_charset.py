@@ -4,8 +4,7 @@ import numpy as np
 from slim_ocr.charset import load_charset
 from slim_ocr.ctc import greedy_decode
 
-import pruning  # noqa: F401  (puts function/ on sys.path for pruning modules)
-from pruning.build_charset import build
+from pruning.training.build_charset import build
 
 
 def test_charset_file_matches_builder():

@@ -1,7 +1,6 @@
 """Evaluation set and bench: scorer, subsets, photo degradation, text-layer parsing,
 our-model adapter. Fast, offline; needs neither data/eval nor the Debian documents."""
 import json
-import sys
 from pathlib import Path
 
 import cv2
@@ -9,10 +8,9 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from bench import build_eval_set as bes  # noqa: E402
-from bench.eval_set import load_eval_set, metrics, score, split_subsets  # noqa: E402
+from bench import build_eval_set as bes
+from pruning.evaluation.evalset import load_eval_set, metrics, score, split_subsets
 
 SAMPLE_XHTML = """<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd"><html xmlns="http://www.w3.org/1999/xhtml">
 <head><title>t</title></head>
@@ -178,30 +176,28 @@ def test_eval_documents_stay_out_of_the_training_corpus():
     bes.check_no_corpus_overlap()
 
 
-def test_our_model_adapter_with_random_onnx(tmp_path):
-    pytest.importorskip("onnxruntime")
-    from bench.peers import OurModel, make_random_crnn_onnx, onnx_params
-    from slim_ocr.charset import load_charset
-    path = make_random_crnn_onnx(tmp_path / "rand.onnx", load_charset().num_classes)
+def test_our_model_adapter_with_random_bundle(tmp_path):
+    from bench.peers import OurModel, make_random_crnn_bundle, onnx_params
+    from slim_ocr.recognizer import Recognizer
+    bundle = make_random_crnn_bundle(tmp_path / "rand")
     imgs = [np.full((20, w, 3), 230, np.uint8) for w in (30, 90, 200)]
     for im in imgs:
         cv2.line(im, (2, 10), (im.shape[1] - 3, 10), (0, 0, 0), 2)
-    from bench.peers import DEFAULT_CHARSET
-    from slim_ocr.recognizer import Recognizer
-    ours = OurModel(path)
+    ours = OurModel(bundle)
     out = ours.predict(imgs)
     assert len(out) == 3 and all(isinstance(t, str) for t in out)
-    assert out == [t for t, _ in Recognizer(path, DEFAULT_CHARSET, threads=1).recognize(imgs)]  # the service path
-    assert ours.size_bytes() == path.stat().st_size
-    assert ours.params() == onnx_params(path) > 0
+    assert out == [t for t, _ in Recognizer(bundle, threads=1).recognize(imgs)]  # the service path
+    assert ours.name == "rand"
+    assert ours.size_bytes() == (bundle / "model.onnx").stat().st_size
+    assert ours.params() == onnx_params(bundle / "model.onnx") > 0
 
 
 def test_run_bench_end_to_end_on_a_tiny_set(tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("matplotlib")
     from bench import run_bench
-    from bench.peers import make_random_crnn_onnx
-    from slim_ocr.charset import load_charset
+    from bench.peers import make_random_crnn_bundle
+    from slim_ocr.recognizer import Recognizer
     labels = []
     for i, (lang, variant) in enumerate([("zh", "clean"), ("zh", "photo"), ("en", "clean"), ("en", "photo")]):
         rel = f"{variant}/{lang}/{i:05d}.png"
@@ -209,8 +205,8 @@ def test_run_bench_end_to_end_on_a_tiny_set(tmp_path):
         cv2.imwrite(str(tmp_path / rel), np.full((16, 60), 220, np.uint8))
         labels.append({"file": rel, "text": "ab", "lang": lang, "variant": variant, "doc": "d", "dpi": 100})
     (tmp_path / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in labels) + "\n")
-    model = make_random_crnn_onnx(tmp_path / "m.onnx", load_charset().num_classes)
-    (tmp_path / "models.json").write_text(json.dumps({"models": [{"name": "missing", "path": str(tmp_path / "nope.onnx")}]}))
+    model = make_random_crnn_bundle(tmp_path / "m")
+    (tmp_path / "models.json").write_text(json.dumps({"models": [{"name": "missing", "path": str(tmp_path / "nope")}]}))
     res = run_bench.main(["--eval-root", str(tmp_path), "--models", str(tmp_path / "models.json"),
                           "--model", f"rand={model}", "--peers", "", "--latency-lines", "2",
                           "--out", str(tmp_path / "results.json"), "--plot", str(tmp_path / "bench.png")])
@@ -218,6 +214,10 @@ def test_run_bench_end_to_end_on_a_tiny_set(tmp_path):
     assert any("missing" in n for n in res["notes"])
     sys_ = res["systems"][0]
     assert set(sys_["latency"]) == {"1", "2"} and sys_["latency"]["1"]["p50_ms"] > 0
-    assert 0.0 <= sys_["accuracy"]["all"]["char_acc"] <= 1.0
+    # the benchmark's score is the evaluation module's score of the service's own predictions
+    rec = Recognizer(model, threads=1)
+    recs = load_eval_set(tmp_path)
+    want = metrics([t for t, _ in rec.recognize([r["image"] for r in recs])], [r["text"] for r in recs])
+    assert sys_["accuracy"]["all"]["char_acc"] == pytest.approx(want["char_acc"])
     assert json.loads((tmp_path / "results.json").read_text())["systems"][0]["params"] > 0
     assert (tmp_path / "bench.png").stat().st_size > 0

@@ -1,5 +1,6 @@
 """Property / fuzz tests: arbitrary bytes and shapes never crash decoding, preprocessing or the API."""
-import io
+import base64
+import binascii
 
 import numpy as np
 import pytest
@@ -10,7 +11,11 @@ from PIL import Image
 from conftest import encode
 from slim_ocr.errors import OcrError
 from slim_ocr.image_io import decode_base64, decode_image
-from slim_ocr.preprocess import MAX_WIDTH, MODEL_HEIGHT, make_batch, prepare_line
+from slim_ocr.contract import CRNN_INPUT, InputSpec
+from slim_ocr.preprocess import make_batch, prepare_line
+
+BGR48 = InputSpec(channels=3, color="bgr", height=48, width_stride=8, min_width=16, max_width=2048,
+                  mean=[0.5] * 3, std=[0.5] * 3, pad="zero")
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 _VALID = {fmt: encode(Image.fromarray(np.random.default_rng(1).integers(0, 255, (40, 90), np.uint8)), fmt)
@@ -45,21 +50,39 @@ def test_truncated_and_corrupted_images(fmt, data):
 @FAST
 @given(st.text(max_size=300))
 def test_base64_text(text):
+    """Any text either decodes to exactly what strict base64 says or is refused with an OcrError."""
     try:
-        decode_base64(text)
+        got = decode_base64(text)
     except OcrError:
-        pass
+        return
+    body = text.split(",", 1)[-1] if text[:5].lower() == "data:" else text
+    assert got and got == base64.b64decode("".join(body.split()), validate=True)
 
 
 @FAST
-@given(st.integers(1, 400), st.integers(1, 3000), st.sampled_from([1, 3, 4]), st.sampled_from([np.uint8, np.uint16]))
-def test_prepare_line_any_shape(h, w, channels, dtype):
+@given(st.binary(min_size=1, max_size=600), st.booleans())
+def test_base64_round_trip(data, data_url):
+    text = base64.b64encode(data).decode()
+    assert decode_base64(("data:image/png;base64," if data_url else "") + text) == data
+    if len(text) > 4:
+        try:
+            binascii.a2b_base64(text[:-1].encode(), strict_mode=True)
+        except binascii.Error:
+            with pytest.raises(OcrError):
+                decode_base64(text[:-1])
+
+
+@FAST
+@given(st.integers(1, 400), st.integers(1, 3000), st.sampled_from([1, 3, 4]), st.sampled_from([np.uint8, np.uint16]),
+       st.sampled_from([CRNN_INPUT, BGR48]))
+def test_prepare_line_any_shape(h, w, channels, dtype, spec):
     shape = (h, w) if channels == 1 else (h, w, channels)
     img = np.random.default_rng(0).integers(0, np.iinfo(dtype).max, shape, dtype=dtype)
-    line = prepare_line(img)
-    assert line.shape[0] == MODEL_HEIGHT and 16 <= line.shape[1] <= MAX_WIDTH and line.shape[1] % 4 == 0
-    batch = make_batch([line])
-    assert batch.shape == (1, 1, MODEL_HEIGHT, line.shape[1]) and -1.0 <= batch.min() <= batch.max() <= 1.0
+    line = prepare_line(img, spec)
+    assert line.shape[:2][0] == spec.height and spec.min_width <= line.shape[1] <= spec.max_width
+    assert line.shape[1] % spec.width_stride == 0 and line.ndim == (2 if spec.channels == 1 else 3)
+    batch = make_batch([line, line[:, : max(spec.width_stride, line.shape[1] // 2)]], spec)
+    assert batch.shape == (2, spec.channels, spec.height, line.shape[1]) and -1.0 <= batch.min() <= batch.max() <= 1.0
 
 
 @pytest.mark.parametrize("size", [(1, 1), (1, 500), (500, 1), (3, 2000), (2000, 3)])

@@ -5,17 +5,14 @@ stack-output lookup is tested with a stub client, the invalidation is switched o
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT / "infra"))
 
-import deploy_frontend as df  # noqa: E402
-from s3_local import new_bucket, s3_server  # noqa: E402,F401 -- fixture
+import deploy_frontend as df
+from s3_local import new_bucket, s3_server,F401 -- fixture
 
 API = "https://abc123.execute-api.eu-west-1.amazonaws.com"
 

@@ -20,17 +20,15 @@ import base64
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lambda_runtime_mock import RuntimeApiMock, find_python312, load_template, resolve_env, start_function  # noqa: E402
-from s3_local import drain, new_queue, s3_server, sqs_server  # noqa: E402,F401 -- fixtures
+from lambda_runtime_mock import RuntimeApiMock, find_python312, load_template, resolve_env, start_function
+from s3_local import drain, new_queue, s3_server, sqs_server,F401 -- fixtures
 
 BUILD_ROOT = Path(os.environ.get("SLIM_OCR_LAMBDA_BUILD", ROOT / ".aws-sam" / "build-host"))
 RUNTIME_DIR = Path(os.environ.get("LAMBDA_RUNTIME_DEPS", ROOT / ".venv-lambda-rt"))
@@ -129,8 +127,8 @@ def assert_ocr_shape(body: dict, width: int, height: int, max_lines: int):
 
 def test_artefact_is_lean_and_complete():
     task_root, _ = _prerequisites("OcrFunction")
-    for path in ["handler.py", "app.py", "slim_ocr/pipeline.py", "slim_ocr/batch.py", "model/model.onnx",
-                 "model/model.json", "model/charset.txt", "onnxruntime", "cv2", "numpy", "fastapi", "mangum"]:
+    for path in ["handler.py", "app.py", "slim_ocr/pipeline.py", "slim_ocr/batch.py", "models/crnn/model.onnx",
+                 "models/crnn/model.json", "models/crnn/charset.txt", "models/crnn-base/model.onnx", "onnxruntime", "cv2", "numpy", "fastapi", "mangum"]:
         assert (task_root / path).exists(), path
     for absent in ["boto3", "botocore", "frontend", "tests", "requirements.txt", "Makefile"]:
         assert not (task_root / absent).exists(), f"{absent} should not be in the artefact"

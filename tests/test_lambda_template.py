@@ -11,16 +11,13 @@ import ast
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT / "infra"))
 
-from lambda_runtime_mock import load_template  # noqa: E402
+from lambda_runtime_mock import load_template
 
 TEMPLATE = load_template(ROOT / "template.yaml")
 RES = TEMPLATE["Resources"]
@@ -85,8 +82,8 @@ def test_handlers_exist_in_handler_py():
 
 def test_environment_limits_cors_and_logging():
     env = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
-    assert {"MODEL_PATH", "MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "LOG_LEVEL"} <= set(env)
-    assert env["MODEL_PATH"] == "/var/task/model/model.onnx"
+    assert {"OCR_MODEL", "MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "LOG_LEVEL"} <= set(env)
+    assert env["OCR_MODEL"] == {"Ref": "OcrModel"}
     assert "CORS_ORIGINS" in RES["OcrFunction"]["Properties"]["Environment"]["Variables"]
     # base64 in a <= 6 MB synchronous invoke: the image itself must stay under ~4.4 MiB
     assert int(TEMPLATE["Parameters"]["MaxImageBytes"]["Default"]) * 4 / 3 < 6_000_000

@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-import pruning  # noqa: F401
-from pruning.model import CRNN, CRNNConfig
-from pruning.prune import common, surgery as S
-from pruning.prune.distill import finetune, kd_loss
-from pruning.prune.plan import make_plan
+from slim_ocr.runtime import make_session
+from pruning.compression import artefacts, measure
+from pruning.compression.core import groups as G
+from pruning.compression.core import surgery as S
+from pruning.compression.core.plan import make_plan
+from pruning.compression.settings import Settings
+from pruning.compression.stages.distill import finetune, kd_loss
+from pruning.training.model import CRNN, CRNNConfig
 
 TINY = dict(width_mult=0.25, lstm_hidden=16, last_channels=32)
 
@@ -39,7 +42,7 @@ def x():
 
 def test_groups_cover_every_conv_and_residual():
     m = tiny_model()
-    groups = S.channel_groups(m)
+    groups = G.channel_groups(m)
     convs = {id(c) for c in m.modules() if isinstance(c, torch.nn.Conv2d)}
     written = {id(c) for g in groups for c, _ in g.producers + g.depthwise}
     assert written == convs                                   # every conv's output is in exactly one group
@@ -52,13 +55,13 @@ def test_groups_cover_every_conv_and_residual():
 def test_surgery_every_layer_runnable_and_consistent(x, frac):
     m = tiny_model()
     ref = m(x)
-    for name, n in S.group_sizes(m).items():
+    for name, n in G.group_sizes(m).items():
         k = max(1, int(n * frac))
         p = S.apply_keep(m, {name: k}, images=x)
         out = p(x)
         assert out.shape == ref.shape, name
-        assert S.group_sizes(p)[name] == k or name == S.HEAD_GROUP
-    allp = S.apply_keep(m, {n: max(1, int(v * frac)) for n, v in S.group_sizes(m).items()}, images=x)
+        assert G.group_sizes(p)[name] == k or name == G.HEAD_GROUP
+    allp = S.apply_keep(m, {n: max(1, int(v * frac)) for n, v in G.group_sizes(m).items()}, images=x)
     assert allp(x).shape == ref.shape
     assert sum(p.numel() for p in allp.parameters()) < sum(p.numel() for p in m.parameters())
     for mod in allp.modules():   # real smaller layers, metadata consistent with the weights
@@ -70,7 +73,7 @@ def test_surgery_every_layer_runnable_and_consistent(x, frac):
 
 def test_keep_everything_is_identity(x):
     m = tiny_model()
-    p = S.apply_keep(m, S.group_sizes(m))
+    p = S.apply_keep(m, G.group_sizes(m))
     assert torch.equal(p(x), m(x))
 
 
@@ -78,7 +81,7 @@ def test_dropping_zero_gamma_and_beta_channels_is_exact(x):
     m = tiny_model()
     indices = {}
     with torch.no_grad():
-        for g in S.channel_groups(m):
+        for g in G.channel_groups(m):
             drop = torch.arange(0, g.size, 3)
             for bn in g.bns():
                 bn.weight[drop] = 0
@@ -87,7 +90,7 @@ def test_dropping_zero_gamma_and_beta_channels_is_exact(x):
     ref = m(x)
     # BN-gamma ranking drops exactly those channels
     p = S.apply_keep(m, {name: len(v) for name, v in indices.items()})
-    assert S.describe(p)["stem"] == len(indices["stem"])
+    assert G.describe(p)["stem"] == len(indices["stem"])
     assert torch.equal(p(x), ref)
     for bn in p.modules():   # no zero channels left behind
         if isinstance(bn, torch.nn.BatchNorm2d):
@@ -115,7 +118,7 @@ def test_lstm_hidden_units_nobody_reads_are_removed_exactly(x):
 
 def test_lstm_input_follows_last_conv_and_hidden_cut_keeps_gates_consistent(x):
     m = tiny_model()
-    p = S.apply_keep(m, {"last": 5, S.LSTM_GROUP: 8}, images=x)
+    p = S.apply_keep(m, {"last": 5, G.LSTM_GROUP: 8}, images=x)
     assert p.rnn.input_size == 5 and p.rnn.hidden_size == 8
     for name, w in p.rnn.named_parameters():
         assert w.shape[0] == 4 * 8, name
@@ -129,7 +132,7 @@ def test_head_svd_full_rank_exact_and_truncation_pays(x):
     S.factorize_head(f, 2 * m.rnn.hidden_size)
     assert isinstance(f.head, torch.nn.Sequential)
     assert (f(x) - ref).abs().max() < 1e-5
-    t = S.apply_keep(m, {S.HEAD_GROUP: 8})
+    t = S.apply_keep(m, {G.HEAD_GROUP: 8})
     D, C = 2 * m.rnn.hidden_size, m.head.out_features
     assert sum(p.numel() for p in t.head.parameters()) == 8 * (D + C) + C < D * C + C
     assert t(x).shape == ref.shape
@@ -158,7 +161,7 @@ def test_flop_counter_matches_torch_for_conv_and_linear():
     with FlopCounterMode(display=False) as fc:
         with torch.no_grad():
             m(torch.zeros(1, 1, 32, 320))
-    ours = common.count_flops(m)
+    ours = measure.count_flops(m)
     H, T = m.rnn.hidden_size, 320 // 4
     lstm = sum(2 * T * 2 * 4 * H * ((m.rnn.input_size if l == 0 else 2 * H) + H) for l in range(2))
     assert ours - lstm == fc.get_total_flops()   # torch's counter does not see the CPU LSTM kernel
@@ -166,7 +169,7 @@ def test_flop_counter_matches_torch_for_conv_and_linear():
 
 def test_plan_reaches_target_within_limits():
     m = tiny_model()
-    sizes, cost = S.group_sizes(m), common.model_cost(m)
+    sizes, cost = G.group_sizes(m), measure.model_cost(m)
     limits = {n: 0.75 for n in sizes}
     plan = make_plan(m, sizes, cost, limits, "flops", 0.6, min_channels=8, multiple=8, lstm_ratio=0.5, head_ratio=0.0)
     assert plan["reachable"] and plan["flops_frac"] <= 0.6
@@ -207,10 +210,11 @@ class _TeacherThatStops(torch.nn.Module):
 
 
 def test_stopped_distillation_resumes_to_the_same_weights(tmp_path, x, tiny_corpus):
-    import argparse
     teacher = tiny_model()
-    student0 = S.apply_keep(teacher, {n: max(8, v // 2) for n, v in S.group_sizes(teacher).items()}, images=x)
-    args = argparse.Namespace(lr=1e-3, batch_size=2, seed=3, workers=0, kd_temp=2.0, kd_weight=1.0, ckpt_every=0)
+    student0 = S.apply_keep(teacher, {n: max(8, v // 2) for n, v in G.group_sizes(teacher).items()}, images=x)
+    args = Settings()
+    args.run.seed = 3
+    args.distill.lr, args.distill.batch_size, args.distill.ckpt_every = 1e-3, 2, 0
     run = dict(seconds=1e9, max_steps=4, start_batch=0, desc="t")   # LR schedule by steps only
 
     straight = copy.deepcopy(student0)
@@ -229,7 +233,8 @@ def test_stopped_distillation_resumes_to_the_same_weights(tmp_path, x, tiny_corp
 
     # a checkpoint of another plan is not loaded into this one
     other = tmp_path / "other.ckpt"
-    finetune_args = argparse.Namespace(**{**vars(args), "lr": 5e-4})
+    finetune_args = copy.deepcopy(args)
+    finetune_args.distill.lr = 5e-4
     with pytest.raises(_Stop):
         finetune(copy.deepcopy(student0), _TeacherThatStops(teacher, 2), finetune_args, **run, ckpt=other)
     fresh = copy.deepcopy(student0)
@@ -239,25 +244,25 @@ def test_stopped_distillation_resumes_to_the_same_weights(tmp_path, x, tiny_corp
 
 
 def test_pruned_onnx_matches_pytorch_and_int8_runs(tmp_path, x, tiny_corpus):
-    from pruning.export_onnx import export
-    from pruning.prune.quantize import build_candidates
+    from pruning.training.export_onnx import export
+    from pruning.compression.stages.quantize import build_candidates
     m = tiny_model()
-    p = S.apply_keep(m, {n: max(8, v // 2) for n, v in S.group_sizes(m).items()} | {S.HEAD_GROUP: 8}, images=x)
+    p = S.apply_keep(m, {n: max(8, v // 2) for n, v in G.group_sizes(m).items()} | {G.HEAD_GROUP: 8}, images=x)
     assert isinstance(p.head, torch.nn.Sequential)
     stats = export(p, tmp_path / "p.onnx")
     assert stats["max_abs_diff"] < 1e-4
-    lines, _ = common.render_lines(3, seed=1)
-    cands = build_candidates(tmp_path / "p.onnx", tmp_path / "int8", lines)
+    lines, _ = measure.render_lines(3, seed=1, spec=p.input_spec)
+    cands = build_candidates(tmp_path / "p.onnx", tmp_path / "int8", lines, p.input_spec)
     assert {"dynamic", "static_qdq", "dynamic_rnn"} <= set(cands)
     for name, path in cands.items():
-        sess = common.ort_session(path)
+        sess = make_session(path, 1)
         out = sess.run(None, {"images": x.numpy()})[0]
         assert out.shape == (24, 3, 3941) and np.isfinite(out).all(), name
         assert weight_bytes(path) < weight_bytes(tmp_path / "p.onnx"), name   # (tiny: names dominate files)
     assert weight_bytes(cands["dynamic"]) < 0.5 * weight_bytes(tmp_path / "p.onnx")
     # fp32proj: the low-rank projection stays an fp32 MatMul, the classifier is quantised
     import onnx
-    from pruning.prune.quantize import matmuls_except_largest
+    from pruning.compression.stages.quantize import matmuls_except_largest
     proj = matmuls_except_largest(tmp_path / "p.onnx")
     assert len(proj) == 1
     ops = {n.name: n.op_type for n in onnx.load(str(cands["dynamic_rnn_fp32proj"])).graph.node}
@@ -266,7 +271,7 @@ def test_pruned_onnx_matches_pytorch_and_int8_runs(tmp_path, x, tiny_corpus):
 
 
 def test_int8_winner_is_fastest_unless_a_near_tie_is_more_accurate():
-    from pruning.prune.quantize import pick_winner
+    from pruning.compression.stages.quantize import pick_winner
     rows = {"a": {"latency_ms_p50_1t": 1.00, "max_char_acc_drop": 0.004},
             "b": {"latency_ms_p50_1t": 1.01, "max_char_acc_drop": 0.001},   # a tie on speed, more accurate
             "c": {"latency_ms_p50_1t": 1.50, "max_char_acc_drop": 0.0}}     # clearly slower
@@ -275,11 +280,11 @@ def test_int8_winner_is_fastest_unless_a_near_tie_is_more_accurate():
 
 
 def test_shipped_student_checkpoint_is_fp16_and_keeps_its_history(tmp_path, x):
-    from pruning import ship_checkpoint
-    from pruning.export_onnx import load_model
-    p = S.apply_keep(tiny_model(), {S.HEAD_GROUP: 8}, images=x)
+    from pruning.training import ship_checkpoint
+    from pruning.training.checkpoint import load_model
+    p = S.apply_keep(tiny_model(), {G.HEAD_GROUP: 8}, images=x)
     history = [{"from": "stage-3 surgery", "minutes": 1.0}]
-    common.save_model(p, tmp_path / "student.pt", {"stage": "distill", "distill_history": history})
+    artefacts.save_model(p, tmp_path / "student.pt", {"stage": "distill", "distill_history": history})
     ship_checkpoint.main([str(tmp_path / "student.pt"), str(tmp_path / "shipped.pt"), "--note", "n"])
     ck = torch.load(tmp_path / "shipped.pt", weights_only=False)
     assert ck["distill_history"] == history and ck["note"] == "n"
@@ -294,7 +299,9 @@ def weight_bytes(path) -> int:
 
 
 def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
-    from pruning.prune import pipeline
+    from pruning.compression import pipeline
+    from pruning.compression.stages.ship import ShipRefused
+    from slim_ocr.recognizer import Recognizer
     torch.manual_seed(0)
     m = CRNN(CRNNConfig(**TINY))
     base = tmp_path / "base.pt"
@@ -303,28 +310,53 @@ def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
     small = ["--base", str(base), "--out", str(out), "--work", str(work), "--val-dir", str(tmp_path),
              "--val-size", "6", "--val-lines", "6", "--sens-lines", "6", "--ratios", "0.5",
              "--eval-root", str(tmp_path / "no-eval-set"), "--max-steps", "1", "--budget-min", "1",
-             "--batch-size", "2", "--iter-steps", "1", "--latency-runs", "5", "--calib-lines", "3", "--threads", "1"]
-    pipeline.main(small + ["--schedule", "both", "--ship", "--ship-dir", str(ship)])
+             "--batch-size", "2", "--iter-steps", "1", "--latency-runs", "5", "--calib-lines", "3", "--threads", "1",
+             "--ship-dir", str(ship)]
+    # a tiny random model pruned once is not 3x faster than its base: the ship stage refuses it
+    with pytest.raises(ShipRefused, match="target speedup not met"):
+        pipeline.main(small + ["--schedule", "both", "--ship"])
+    assert not ship.exists()
     rep = json.loads((out / "report.json").read_text())
-    assert rep["shipped"] in ("pruned_int8", "pruned_fp32")
+    quant = json.loads((out / "quant.json").read_text())
+    assert rep["shipped"] == ("pruned_int8" if quant["ship_int8"] else "pruned_fp32")
     for name in ("base_fp32", "pruned_fp32", "pruned_int8"):
         r = rep["models"][name]
-        for key in ("onnx", "params", "flops", "file_bytes", "latency_ms_p50_1t", "char_acc", "line_acc",
+        for key in ("bundle", "params", "flops", "file_bytes", "latency_ms_p50_1t", "char_acc", "line_acc",
                     "synthetic_char_acc", "synthetic_clean_char_acc"):
             assert key in r, (name, key)
         assert set(r["char_acc"]) <= {"zh", "en"}
+        Recognizer(out / name, threads=1)   # every artefact is a bundle the service can serve
     assert rep["models"]["pruned_fp32"]["params"] < rep["models"]["base_fp32"]["params"]
     for f in ("report.md", "sensitivity.png", "channels.png", "gammas.png", "sensitivity.json", "plan.json",
               "distill.json", "schedule_comparison.json", "export.json", "quant.json"):
         assert (out / f).exists(), f
-    assert (ship / "model.onnx").exists() and json.loads((ship / "model.json").read_text())["params"] > 0
     md = (out / "report.md").read_text()
     assert "| params" in md and "synthetic set, clean" in md
+    assert str(tmp_path) not in json.dumps(rep)   # no machine paths in what the report commits
+
+    # with the targets met (edited here: the tiny model cannot earn them), ship writes the bundle
+    rep["targets_met"] = {k: True for k in rep["targets_met"]}
+    (out / "report.json").write_text(json.dumps(rep))
+    pipeline.main(small + ["--stages", "ship"])
+    shipped = json.loads((ship / "model.json").read_text())
+    assert shipped["name"] == "crnn" and shipped["measured"]["params"] == rep["models"][rep["shipped"]]["params"]
+    assert json.loads((out / "report.json").read_text())["shipped_bundle"].endswith("ship")
+    assert Recognizer(ship, threads=1).name == "crnn"
 
     # going on distilling the finished student keeps its history, and the report lists both runs
     pipeline.main(small + ["--schedule", "oneshot", "--stages", "distill,report", "--init-student",
                            str(work / "student.pt")])
     hist = json.loads((out / "distill.json").read_text())["history"]
-    assert len(hist) == 2 and hist[1]["from"] == str(work / "student.pt") and hist[0]["from"] != hist[1]["from"]
+    assert len(hist) == 2 and hist[1]["from"] == "student.pt" and hist[0]["from"] != hist[1]["from"]
     assert torch.load(work / "student.pt", weights_only=False)["distill_history"] == hist
     assert "each continued the one before" in (out / "report.md").read_text()
+
+
+def test_ship_gate_names_every_reason():
+    from pruning.compression.stages.ship import gate
+    report = {"targets_met": {"params_cut": True, "speedup": False},
+              "achieved": {"speedup": 2.1}, "targets": {"speedup": 3.0}}
+    export = {"base_fp32": {"max_abs_diff": 1e-5}, "pruned_fp32": {"max_abs_diff": 0.2}}
+    why = gate(report, export, 1e-3)
+    assert len(why) == 2 and "speedup" in why[0] and "pruned_fp32" in why[1]
+    assert gate({**report, "targets_met": {"speedup": True}}, {"x": {"max_abs_diff": 0.0}}, 1e-3) == []

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 from urllib.parse import quote_plus
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "function"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from s3_local import drain, new_bucket, new_queue, s3_server, sqs_server  # noqa: E402,F401 -- fixtures
+from s3_local import drain, new_bucket, new_queue, s3_server, sqs_server,F401 -- fixtures
 
-from slim_ocr.batch import BatchProcessor, BatchRetryableError, Settings  # noqa: E402
+from slim_ocr.batch import BatchProcessor, BatchRetryableError, Settings
 
 EVENTS = ROOT / "events"
 PAGE = (EVENTS / "sample-page.png").read_bytes()

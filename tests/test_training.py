@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-import pruning  # noqa: F401
-from pruning.data import collate
-from pruning.evaluate import predict_lines
-from pruning.export_onnx import export
-from pruning.model import CRNN, CRNNConfig
-from pruning.render import LineRenderer
-from pruning.train import Trainer, parse_args
+from pruning.training.data import collate
+from pruning.evaluation.predict import predict_lines
+from pruning.training.export_onnx import export
+from pruning.training.model import CRNN, CRNNConfig
+from pruning.training.render import LineRenderer
+from pruning.training.train import Trainer, parse_args
 from slim_ocr.charset import load_charset
 from slim_ocr.preprocess import prepare_line
 
@@ -58,8 +57,9 @@ def test_tiny_model_overfits_a_few_lines(tmp_path):
     texts = ["你好", "AB12", "发票"]
     r = LineRenderer(augment=False)
     font = next(f for f in r.cjk_fonts if f.name == "Noto Sans CJK SC Regular")
-    lines = [prepare_line(r.render(t, np.random.default_rng(i), spec=font)) for i, t in enumerate(texts)]
-    batch = collate(lines, texts, cs)
+    lines = [prepare_line(r.render(t, np.random.default_rng(i), spec=font), CRNN.input_spec)
+             for i, t in enumerate(texts)]
+    batch = collate(lines, texts, cs, CRNN.input_spec)
     args = parse_args(["--run", str(tmp_path / "run"), "--lr", "5e-3", "--warmup-steps", "1", *TINY])
     trainer = Trainer(args, charset=cs)
     preds = []

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_CHARSET = Path(__file__).resolve().parents[1] / "model" / "charset.txt"
+# The project's charset (the crnn bundle's): what training, evaluation and text normalisation
+# use; a bundle's own charset is read from the bundle.
+DEFAULT_CHARSET = Path(__file__).resolve().parents[1] / "models" / "crnn" / "charset.txt"
 
 # Index 0 of the model output is the CTC blank; character i of the file is class i + 1.
 BLANK = 0

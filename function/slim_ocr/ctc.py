@@ -6,15 +6,12 @@ import numpy as np
 from .charset import BLANK, Charset
 
 
-def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
-    z = logits - logits.max(axis=axis, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=axis, keepdims=True)
-    return z
+def greedy_decode(logits: np.ndarray, charset: Charset, lengths=None,
+                  activation: str = "logits") -> list[tuple[str, float]]:
+    """Decode (T, B, C) scores -> [(text, confidence)] per batch item.
 
-
-def greedy_decode(logits: np.ndarray, charset: Charset, lengths=None) -> list[tuple[str, float]]:
-    """Decode (T, B, C) logits -> [(text, confidence)] per batch item.
+    ``activation``: "logits" (raw scores) or "softmax" (the model already outputs
+    probabilities, as PP-OCR's recognisers do).
 
     ``lengths`` (B,) limits each item to its own valid time steps (padding excluded).
     Confidence is the mean max-probability over the kept (non-blank, de-duplicated)
@@ -24,7 +21,10 @@ def greedy_decode(logits: np.ndarray, charset: Charset, lengths=None) -> list[tu
     best = logits.argmax(axis=2)                              # (T, B)
     # max softmax prob = 1 / sum(exp(l - lmax)); avoids a full softmax over 3.9k classes
     lmax = np.take_along_axis(logits, best[:, :, None], axis=2)
-    pmax = 1.0 / np.exp(logits - lmax).sum(axis=2)           # (T, B)
+    if activation == "softmax":
+        pmax = lmax[:, :, 0]
+    else:
+        pmax = 1.0 / np.exp(logits - lmax).sum(axis=2)       # (T, B)
     valid = np.ones((T, B), dtype=bool)
     if lengths is not None:
         valid = np.arange(T)[:, None] < np.asarray(lengths)[None, :]

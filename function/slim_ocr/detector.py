@@ -36,6 +36,7 @@ class Detection:
     angle: float              # degrees the image was rotated to deskew it
     deskewed: np.ndarray      # gray full-resolution deskewed image the boxes refer to
     inverse: np.ndarray       # 2x3 affine mapping deskewed coords back to the original
+    matrix: np.ndarray        # 2x3 affine deskewing the original (the inverse of ``inverse``)
 
     def quad(self, box: LineBox) -> list[list[int]]:
         pts = np.array([[box.x0, box.y0], [box.x1, box.y0], [box.x1, box.y1], [box.x0, box.y1]], np.float64)
@@ -44,6 +45,16 @@ class Detection:
 
     def crop(self, box: LineBox) -> np.ndarray:
         return self.deskewed[box.y0:box.y1, box.x0:box.x1]
+
+    def crops(self, image: np.ndarray | None = None) -> list[np.ndarray]:
+        """Every line's crop, from the gray image the detector saw or from ``image`` (the same
+        picture in colour, for models that read colour), deskewed alike."""
+        if image is None or image.ndim == 2:
+            return [self.crop(b) for b in self.lines]
+        h, w = image.shape[:2]
+        if abs(self.angle) > 0.05:
+            image = cv2.warpAffine(image, self.matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return [image[b.y0:b.y1, b.x0:b.x1] for b in self.lines]
 
 
 def _margin_depth(a: np.ndarray) -> np.ndarray:
@@ -325,7 +336,7 @@ def detect_lines(gray: np.ndarray) -> Detection:
         mx, my = 0.25 * h, 0.15 * h
         lines.append(LineBox(int(max(0, x0 - mx)), int(max(0, y0 - my)), int(min(W, x1 + mx)), int(min(H, y1 + my))))
     lines.sort(key=lambda b: (b.y0 + b.y1) / 2)
-    return Detection(lines=_reading_order(lines), angle=angle, deskewed=deskewed, inverse=inverse)
+    return Detection(lines=_reading_order(lines), angle=angle, deskewed=deskewed, inverse=inverse, matrix=M_full)
 
 
 def _typical_height(boxes, char_h):

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import ImageTooLarge, InvalidBase64, InvalidImage, UnsupportedMediaType
-from .preprocess import to_gray
+from .preprocess import to_bgr, to_gray
 
 MAX_BYTES = int(os.environ.get("MAX_IMAGE_BYTES", 6 * 1024 * 1024))
 MAX_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", 40_000_000))
@@ -36,9 +36,9 @@ Image.MAX_IMAGE_PIXELS = None
 
 @dataclass
 class DecodedImage:
-    gray: np.ndarray  # uint8 (H, W), EXIF orientation applied
+    gray: np.ndarray  # uint8 (H, W), EXIF orientation applied: what the detector reads
     format: str
-    n_bytes: int
+    color: np.ndarray | None = None  # uint8 (H, W, 3) BGR, when asked for (models that read colour)
 
     @property
     def width(self) -> int:
@@ -64,7 +64,7 @@ def sniff(data: bytes) -> str:
 
 def decode_base64(text: str) -> bytes:
     """Strict base64 (a data: URL prefix is accepted); the size limit is checked first."""
-    if text.startswith("data:"):
+    if text[:5].lower() == "data:":  # the scheme is case-insensitive (RFC 2397)
         text = text.split(",", 1)[-1]
     if len(text) > (MAX_BYTES * 4) // 3 + 8:
         raise ImageTooLarge(f"image too large (max {MAX_BYTES // (1024 * 1024)} MB)")
@@ -77,18 +77,21 @@ def decode_base64(text: str) -> bytes:
     return data
 
 
-def decode_image(data: bytes) -> DecodedImage:
+def decode_image(data: bytes, color: bool = False) -> DecodedImage:
+    """Decode to gray (and to BGR too when ``color``: only models that read colour pay for it)."""
     if len(data) > MAX_BYTES:
         raise ImageTooLarge(f"image too large (max {MAX_BYTES // (1024 * 1024)} MB)")
     if len(data) < 8:
         raise InvalidImage("image data is empty or truncated")
     fmt = sniff(data)
     has_alpha = _check_header(data, fmt)
-    flags = cv2.IMREAD_UNCHANGED if has_alpha else cv2.IMREAD_GRAYSCALE  # GRAYSCALE applies EXIF orientation
+    # GRAYSCALE and COLOR apply EXIF orientation; UNCHANGED (kept for alpha) does not
+    flags = cv2.IMREAD_UNCHANGED if has_alpha else cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE
     img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if img is None or img.size == 0:
         raise InvalidImage(f"could not decode the {fmt.upper()} image (corrupt or truncated?)")
-    return DecodedImage(gray=to_gray(img), format=fmt, n_bytes=len(data))  # alpha, 16-bit -> gray uint8
+    # alpha is composited on white, 16-bit reduced to 8
+    return DecodedImage(gray=to_gray(img), format=fmt, color=to_bgr(img) if color else None)
 
 
 def _check_header(data: bytes, fmt: str) -> bool:

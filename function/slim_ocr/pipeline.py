@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -10,7 +11,7 @@ from .detector import detect_lines
 from .image_io import DecodedImage, decode_image
 from .recognizer import Recognizer
 
-MODES = ("auto", "line", "page")
+Mode = Literal["auto", "line", "page"]   # line: the image is one text line; page: detect lines first
 
 
 @dataclass
@@ -53,22 +54,27 @@ class OcrEngine:
     def model_name(self) -> str:
         return self.recognizer.name
 
-    def run_bytes(self, data: bytes, mode: str = "auto") -> OcrResult:
+    @property
+    def wants_color(self) -> bool:
+        return self.recognizer.spec.channels == 3
+
+    def run_bytes(self, data: bytes, mode: Mode = "auto") -> OcrResult:
         t0 = time.perf_counter()
-        img = decode_image(data)
+        img = decode_image(data, color=self.wants_color)
         return self.run_image(img, mode, t0)
 
-    def run_image(self, img: DecodedImage, mode: str = "auto", t0: float | None = None) -> OcrResult:
+    def run_image(self, img: DecodedImage, mode: Mode = "auto", t0: float | None = None) -> OcrResult:
         t0 = t0 or time.perf_counter()
         gray = img.gray
+        pixels = img.color if self.wants_color and img.color is not None else gray
         h, w = gray.shape
         whole = [[0, 0], [w, 0], [w, h], [0, h]]
         t1 = time.perf_counter()
         if mode == "line" or (mode == "auto" and looks_like_single_line(gray)):
-            crops, boxes = [gray], [whole]
+            crops, boxes = [pixels], [whole]
         else:
             det = detect_lines(gray)
-            crops = [det.crop(b) for b in det.lines]
+            crops = det.crops(pixels)
             boxes = [det.quad(b) for b in det.lines]
         t2 = time.perf_counter()
         texts = self.recognizer.recognize(crops)

@@ -1,8 +1,9 @@
 """Line preprocessing shared by the service, training and evaluation (one code path).
 
-Pipeline for a cropped text line: any uint8/uint16 gray/BGR/BGRA array -> gray uint8
--> (optional CLAHE) -> resize to MODEL_HEIGHT keeping aspect -> float32 in [-1, 1].
-Batches are padded on the right with each line's median (≈ background) value.
+A cropped text line (uint8/uint16, gray/BGR/BGRA) -> the contract's colour (gray or
+BGR/RGB uint8) -> (optional CLAHE, gray only) -> resized to the contract's height keeping
+aspect -> a batch normalised and padded as the contract says. The numbers live in the
+model's contract (``slim_ocr.contract.InputSpec``), never here.
 """
 from __future__ import annotations
 
@@ -11,62 +12,99 @@ import math
 import cv2
 import numpy as np
 
-MODEL_HEIGHT = 32
-WIDTH_STRIDE = 4  # model downsamples width by 4: one output step per 4 input columns
-MAX_WIDTH = 2048  # wider lines are squeezed horizontally (~64 Hanzi at height 32)
-MIN_WIDTH = 16
+from .contract import InputSpec
 
 _clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(1, 8))
 
 
+def _to_uint8(img: np.ndarray) -> np.ndarray:
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    if img.dtype != np.uint8:
+        return np.clip(img, 0, 255).astype(np.uint8)
+    return img
+
+
+def _flatten_alpha(img: np.ndarray) -> np.ndarray:
+    """BGRA uint8 -> BGR on white, in integer arithmetic (no float copy of the image)."""
+    bgr, a = img[:, :, :3].astype(np.uint16), img[:, :, 3:4].astype(np.uint16)
+    return ((bgr * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
+
+
 def to_gray(img: np.ndarray) -> np.ndarray:
     """Gray uint8 from gray, BGR or BGRA (alpha composited on white), 8 or 16 bit."""
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        img = np.clip(img, 0, 255).astype(np.uint8)
+    img = _to_uint8(img)
     if img.ndim == 2:
         return img
     if img.shape[2] == 1:
         return img[:, :, 0]
     if img.shape[2] == 4:
-        alpha = img[:, :, 3:4].astype(np.float32) / 255.0
-        rgb = img[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
-        img = rgb.astype(np.uint8)
+        img = _flatten_alpha(img)
     return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
 
 
-def resize_line(gray: np.ndarray, height: int = MODEL_HEIGHT, max_width: int = MAX_WIDTH) -> np.ndarray:
-    """Resize a gray line crop to ``height`` keeping aspect; width a multiple of the stride."""
-    h, w = gray.shape[:2]
+def to_bgr(img: np.ndarray) -> np.ndarray:
+    """BGR uint8 from gray, BGR or BGRA (alpha composited on white), 8 or 16 bit."""
+    img = _to_uint8(img)
+    if img.ndim == 2 or img.shape[2] == 1:
+        return cv2.cvtColor(img.reshape(img.shape[:2]), cv2.COLOR_GRAY2BGR)
+    if img.shape[2] == 4:
+        return _flatten_alpha(img)
+    return img
+
+
+def to_color(img: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """The crop in the contract's colour order: (H, W) gray or (H, W, 3) BGR/RGB uint8."""
+    if spec.color == "gray":
+        return to_gray(img)
+    bgr = to_bgr(img)
+    return bgr if spec.color == "bgr" else bgr[:, :, ::-1]
+
+
+def line_width(h: int, w: int, spec: InputSpec) -> int:
+    """Width of a ``h`` x ``w`` crop once resized to the contract's height."""
+    new_w = int(round(w * spec.height / h))
+    new_w = math.ceil(new_w / spec.width_stride) * spec.width_stride
+    return min(max(spec.min_width, new_w), spec.max_width)
+
+
+def resize_line(img: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Resize a crop to the contract's height keeping aspect; width a multiple of the stride."""
+    h, w = img.shape[:2]
     if h == 0 or w == 0:
         raise ValueError("empty line image")
-    new_w = int(round(w * height / h))
-    new_w = min(max(MIN_WIDTH, math.ceil(new_w / WIDTH_STRIDE) * WIDTH_STRIDE), max_width)
-    interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
-    return cv2.resize(gray, (new_w, height), interpolation=interp)
+    interp = cv2.INTER_AREA if h > spec.height else cv2.INTER_LINEAR
+    return cv2.resize(img, (line_width(h, w, spec), spec.height), interpolation=interp)
 
 
-def prepare_line(img: np.ndarray, clahe: bool = False) -> np.ndarray:
-    """A line crop (any supported dtype/channels) -> uint8 (MODEL_HEIGHT, W) ready for batching."""
-    gray = to_gray(img)
-    line = resize_line(gray)
+def prepare_line(img: np.ndarray, spec: InputSpec, clahe: bool = False) -> np.ndarray:
+    """A line crop (any supported dtype/channels) -> uint8 (H, W[, 3]) ready for ``make_batch``."""
+    line = resize_line(to_color(img, spec), spec)
     if clahe:
+        if spec.channels != 1:
+            raise ValueError("CLAHE is defined for gray models only")
         line = _clahe.apply(line)
     return line
 
 
-def make_batch(lines: list[np.ndarray], width: int | None = None) -> np.ndarray:
-    """Stack prepared uint8 lines into float32 (B, 1, H, W) in [-1, 1], right-padded.
+def make_batch(lines: list[np.ndarray], spec: InputSpec, width: int | None = None) -> np.ndarray:
+    """Stack prepared uint8 lines into normalised float32 (B, C, H, W), right-padded.
 
     ``width`` fixes the batch width (>= every line's width); default: the widest line.
     """
     width = width or max(x.shape[1] for x in lines)
-    batch = np.empty((len(lines), 1, MODEL_HEIGHT, width), dtype=np.float32)
+    c = spec.channels
+    scale = np.float32(spec.scale)
+    mean = np.asarray(spec.mean, np.float32).reshape(c, 1, 1)
+    std = np.asarray(spec.std, np.float32).reshape(c, 1, 1)
+    batch = np.empty((len(lines), c, spec.height, width), dtype=np.float32)
     for i, line in enumerate(lines):
         w = line.shape[1]
-        batch[i, 0, :, :w] = line
-        batch[i, 0, :, w:] = np.median(line)
-    batch *= 2.0 / 255.0
-    batch -= 1.0
+        chw = line[None] if line.ndim == 2 else line.transpose(2, 0, 1)
+        batch[i, :, :, :w] = (chw * scale - mean) / std
+        if spec.pad == "median":
+            fill = np.median(chw.reshape(c, -1), axis=1).astype(np.float32)[:, None, None]
+            batch[i, :, :, w:] = (fill * scale - mean) / std
+        else:
+            batch[i, :, :, w:] = 0.0
     return batch

@@ -1,0 +1,193 @@
+"""The model contract: what a recogniser bundle's ``model.json`` promises about its ONNX file.
+
+A bundle is a folder ``function/models/<name>/`` with ``model.onnx``, ``charset.txt`` and
+``model.json``. Every consumer -- the service's recogniser, training batches, evaluation,
+INT8 calibration, FLOP counting, export, the benchmark -- reads a line's geometry and
+normalisation from here instead of constants, so a model with another input (48-px BGR,
+stride 8, its own charset) is served and trained through the same code path.
+
+Line tensor, per the ``input`` section: a crop in ``color`` order is resized to ``height``
+keeping aspect (width rounded up to a multiple of ``width_stride``, within
+``min_width``..``max_width``), then ``x * scale``, ``(x - mean) / std`` per channel, NCHW;
+batches are right-padded by ``pad`` ("median": the line's own median value, i.e. its
+background; "zero": 0 after normalisation). Output, per ``output``: ``layout`` "TBC" or "BTC"
+scores over ``num_classes`` = charset + blank, ``activation`` "logits" or "softmax"; frame t
+covers input columns [t * width_stride, (t + 1) * width_stride).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+FORMAT_VERSION = 1
+CONTRACT_FILE = "model.json"
+MODEL_FILE = "model.onnx"
+
+
+class ContractError(ValueError):
+    """A bundle whose files disagree with each other or with its contract (message names the file)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class InputSpec(_Strict):
+    name: str = Field("images", description="ONNX input name")
+    channels: Literal[1, 3]
+    color: Literal["gray", "bgr", "rgb"]
+    height: int = Field(..., gt=0)
+    width_stride: int = Field(..., gt=0, description="input columns per output frame")
+    min_width: int = Field(16, gt=0)
+    max_width: int = Field(2048, gt=0, description="wider lines are squeezed horizontally")
+    scale: float = 1.0 / 255.0
+    mean: list[float]
+    std: list[float]
+    pad: Literal["median", "zero"] = "median"
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if (self.channels == 1) != (self.color == "gray"):
+            raise ValueError(f"channels={self.channels} does not fit color={self.color!r}")
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise ValueError("mean and std need one value per channel")
+        if any(s <= 0 for s in self.std):
+            raise ValueError("std must be positive")
+        if self.min_width % self.width_stride or self.max_width % self.width_stride:
+            raise ValueError("min_width and max_width must be multiples of width_stride")
+        return self
+
+    def frames(self, width: int) -> int:
+        """Output frames of a line ``width`` columns wide (after preparation)."""
+        return width // self.width_stride
+
+
+class OutputSpec(_Strict):
+    name: str | None = Field(None, description="ONNX output name (default: the first output)")
+    layout: Literal["TBC", "BTC"]
+    activation: Literal["logits", "softmax"]
+    num_classes: int = Field(..., gt=1)
+    blank: int = 0
+    charset: str = "charset.txt"
+    charset_sha256: str
+    text_fold: Literal["none", "nfkc"] = Field(
+        "none", description="applied to decoded text so every model's text compares alike: "
+                            "'nfkc' folds full-width forms (，→, Ａ→A) the way the evaluation does")
+
+    @field_validator("blank")
+    @classmethod
+    def _blank_first(cls, v):
+        if v != 0:
+            raise ValueError("only blank index 0 is supported (charset line i is class i + 1)")
+        return v
+
+
+class Provenance(_Strict):
+    made_from: str = Field(..., description="relative path or package==version it was made from")
+    made_by: list[str] = Field(default_factory=list, description="pipeline stages / steps, in order")
+    recipe: dict = Field(default_factory=dict)
+    licence: str
+    notes: str = ""
+
+    @field_validator("made_from")
+    @classmethod
+    def _relative(cls, v):
+        if v.startswith("/") or ":\\" in v:
+            raise ValueError(f"made_from must be a relative path or package name, not {v!r}")
+        return v
+
+
+class Measured(_Strict):
+    date: str
+    command: str
+    params: int | None = None
+    file_bytes: int | None = None
+    latency_ms_1t: float | None = Field(None, description="p50 ms per reference line, ORT, 1 thread")
+    reference_line: str | None = Field(None, description="e.g. '32x320' (height x width)")
+    accuracy: dict[str, float] = Field(default_factory=dict, description="char accuracy per subset")
+
+
+class ModelContract(_Strict):
+    format_version: int = FORMAT_VERSION
+    name: str
+    description: str = ""
+    input: InputSpec
+    output: OutputSpec
+    provenance: Provenance
+    measured: Measured | None = None
+
+    # ---- files --------------------------------------------------------------------------
+    @classmethod
+    def load(cls, bundle_dir: str | Path) -> "ModelContract":
+        path = Path(bundle_dir) / CONTRACT_FILE
+        if not path.exists():
+            raise ContractError(f"{path}: no model contract (a bundle needs {CONTRACT_FILE}, "
+                                f"{MODEL_FILE} and its charset)")
+        try:
+            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as exc:
+            raise ContractError(f"{path}: invalid model contract: {exc}") from None
+
+    def save(self, bundle_dir: str | Path) -> Path:
+        path = Path(bundle_dir) / CONTRACT_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(self.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    # ---- checks -------------------------------------------------------------------------
+    def check_charset(self, bundle_dir: str | Path, n_chars: int) -> None:
+        path = Path(bundle_dir) / self.output.charset
+        digest = file_sha256(path)
+        if digest != self.output.charset_sha256:
+            raise ContractError(f"{path}: sha256 {digest[:12]}… does not match the contract's "
+                                f"{self.output.charset_sha256[:12]}… ({Path(bundle_dir) / CONTRACT_FILE})")
+        if n_chars + 1 != self.output.num_classes:
+            raise ContractError(f"{path}: {n_chars} characters + blank != num_classes "
+                                f"{self.output.num_classes} in {Path(bundle_dir) / CONTRACT_FILE}")
+
+    def check_onnx_io(self, model_path: str | Path, inputs: list, outputs: list) -> None:
+        """``inputs``/``outputs``: ONNX Runtime NodeArg lists (name, shape) of the model file."""
+        where = f"{model_path} vs {Path(model_path).with_name(CONTRACT_FILE)}"
+        by_name = {i.name: i for i in inputs}
+        if self.input.name not in by_name:
+            raise ContractError(f"{where}: no input named {self.input.name!r} (has {list(by_name)})")
+        shape = by_name[self.input.name].shape
+        if len(shape) != 4:
+            raise ContractError(f"{where}: input rank {len(shape)}, the contract needs NCHW (4)")
+        if isinstance(shape[1], int) and shape[1] != self.input.channels:
+            raise ContractError(f"{where}: input has {shape[1]} channels, contract says {self.input.channels}")
+        if isinstance(shape[2], int) and shape[2] != self.input.height:
+            raise ContractError(f"{where}: input height {shape[2]}, contract says {self.input.height}")
+        out = self.output_arg(outputs)
+        if len(out.shape) != 3:
+            raise ContractError(f"{where}: output rank {len(out.shape)}, the contract needs 3 ({self.output.layout})")
+        classes = out.shape[-1]
+        if isinstance(classes, int) and classes != self.output.num_classes:
+            raise ContractError(f"{where}: output has {classes} classes, contract says {self.output.num_classes}")
+
+    def output_arg(self, outputs: list):
+        if self.output.name is None:
+            return outputs[0]
+        for o in outputs:
+            if o.name == self.output.name:
+                return o
+        raise ContractError(f"no output named {self.output.name!r} (has {[o.name for o in outputs]})")
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# The input of the project's own CRNN (32-px gray, [-1, 1], stride 4, median padding).
+CRNN_INPUT = InputSpec(channels=1, color="gray", height=32, width_stride=4, min_width=16, max_width=2048,
+                       scale=1.0 / 255.0, mean=[0.5], std=[0.5], pad="median")

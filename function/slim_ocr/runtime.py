@@ -1,0 +1,58 @@
+"""ONNX Runtime sessions and timing: the one place the service, the compression pipeline and
+the benchmark build sessions and measure latency."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (cgroup/affinity aware where the OS tells us)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    return int(os.environ.get("OCR_THREADS", 0)) or min(available_cpus(), 4)
+
+
+def make_session(path: str | Path | bytes, threads: int | None = None) -> ort.InferenceSession:
+    """CPU session, full graph optimisation, ``threads`` intra-op threads (default: OCR_THREADS
+    or the CPUs we may use, at most 4), one inter-op thread, no spin-waiting."""
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads or default_threads()
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Spin-waiting threads fight for the CPU on small/busy machines (Lambda, shared cores).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    model = path if isinstance(path, bytes) else str(path)
+    return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def interleaved_latency_ms(runners: dict[str, "callable"], runs: int = 200, rounds: int = 10,
+                           warmup: int = 3) -> dict[str, float]:
+    """p50 ms of each zero-argument callable, timed in interleaved rounds so that a
+    background load affects every candidate alike (compare them as ratios)."""
+    for fn in runners.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in runners}
+    per = max(1, runs // rounds)
+    for _ in range(rounds):
+        for k, fn in runners.items():
+            for _ in range(per):
+                t = time.perf_counter()
+                fn()
+                times[k].append((time.perf_counter() - t) * 1e3)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def session_runner(session: ort.InferenceSession, feeds: dict):
+    return lambda: session.run(None, feeds)

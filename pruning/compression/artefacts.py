@@ -1,0 +1,82 @@
+"""Files the compression stages pass to each other: JSON in ``<out>``, PyTorch checkpoints in
+``<work>``, and ONNX models written as bundles (``<out>/<name>/`` with the model contract),
+so that every artefact is read the way the service reads a model."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from pruning import REPO
+from pruning.training.checkpoint import load_model, save_atomic
+from pruning.training.export_onnx import crnn_contract
+from slim_ocr.bundle import MODELS_DIR, ModelBundle, write_bundle
+from slim_ocr.contract import Measured
+
+# The charset every CRNN of the project is trained on (the shipped crnn bundle's).
+CHARSET_PATH = MODELS_DIR / "crnn" / "charset.txt"
+
+
+def rel(path) -> str:
+    """A path as committed JSON records it: relative to the repository, never a machine path."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(REPO))
+    except ValueError:
+        return p.name
+
+
+def read_json(path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise SystemExit(f"{path} missing: run the previous stage first")
+    return json.loads(path.read_text())
+
+
+def write_json(path, obj):
+    Path(path).write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+# ----------------------------------------------------------------------------- models
+def load_base(cfg):
+    return load_model(cfg.run.base)
+
+
+def base_meta(cfg) -> dict:
+    ck = torch.load(cfg.run.base, map_location="cpu", weights_only=False)
+    a = ck.get("args") or {}
+    samples = ck.get("samples")
+    sp, start = a.get("sparsity"), a.get("sparsity_start")
+    active = bool(sp and samples is not None and start is not None and samples >= start)
+    return {"checkpoint": rel(cfg.run.base), "samples": samples, "step": ck.get("step"),
+            "train_hours": round((ck.get("train_seconds") or 0) / 3600, 2), "sparsity_l1": sp,
+            "sparsity_start": start, "sparsity_active": active}
+
+
+def save_model(model: nn.Module, path, meta: dict | None = None):
+    save_atomic({"model": model, "config": model.cfg.to_dict(), **(meta or {})}, path)
+
+
+def load_pruned(path):
+    return load_model(path)
+
+
+# ----------------------------------------------------------------------------- bundles
+def bundle_dir(cfg, name: str) -> Path:
+    return cfg.run.out / name
+
+
+def write_artefact(dest: Path, onnx_path: Path, model, name: str, made_from: str, made_by: list[str],
+                   recipe: dict | None = None, measured: Measured | None = None) -> ModelBundle:
+    """``onnx_path`` (an export of ``model``, or its INT8 form) as the bundle ``dest``."""
+    contract = crnn_contract(model, name, made_from, made_by, recipe, measured)
+    return write_bundle(dest, onnx_path, CHARSET_PATH, contract)
+
+
+def onnx_file(cfg, name: str) -> Path:
+    path = bundle_dir(cfg, name) / "model.onnx"
+    if not path.exists():
+        raise SystemExit(f"{path} missing: run the export and quantize stages first")
+    return path

@@ -1,0 +1,93 @@
+"""Font discovery for the synthetic-line renderer (fonts from Debian packages).
+
+Font families in HELD_OUT_FAMILIES are used only for validation lines, never training,
+so validation measures generalisation to unseen typefaces.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from fontTools.ttLib import TTCollection, TTFont
+
+FONT_DIRS = [Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/truetype")]
+DEBIAN_FONT_PACKAGES = [
+    "fonts-noto-cjk", "fonts-noto-cjk-extra", "fonts-wqy-zenhei", "fonts-wqy-microhei",
+    "fonts-arphic-uming", "fonts-arphic-ukai", "fonts-dejavu-core", "fonts-dejavu-extra",
+    "fonts-liberation", "fonts-liberation2",
+]
+HELD_OUT_FAMILIES = ("WenQuanYi Micro Hei", "AR PL UMing", "Liberation Serif")
+# In CJK collections keep only the Simplified-Chinese face (glyph shapes differ per locale).
+_CJK_FACE_OK = re.compile(r"(CJK SC|Hei$|Hei Mono|UMing CN|UKai CN)")
+_CACHE_VERSION = 2
+_SKIP = re.compile(r"(Math|Mono CJK|Condensed|Narrow|ExtraLight|Thin)", re.I)
+
+
+@dataclass(frozen=True)
+class FontSpec:
+    path: str
+    index: int
+    family: str
+    style: str
+    cjk: bool  # covers the GB2312 level-1 Hanzi
+    held_out: bool
+    italic: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.family} {self.style}".strip()
+
+
+def _faces(path: Path):
+    if path.suffix.lower() == ".ttc":
+        coll = TTCollection(str(path), lazy=True)
+        for i, f in enumerate(coll.fonts):
+            yield i, f
+    else:
+        yield 0, TTFont(str(path), lazy=True)
+
+
+def _names(font) -> tuple[str, str]:
+    name = font["name"]
+    fam = name.getDebugName(16) or name.getDebugName(1) or ""
+    sty = name.getDebugName(17) or name.getDebugName(2) or ""
+    return fam, sty
+
+
+@lru_cache(maxsize=1)
+def discover(cache: str | None = None) -> tuple[list[FontSpec], dict[str, frozenset[str]]]:
+    """All usable faces and, per ``FontSpec.name``, the set of characters each covers."""
+    from pruning import REPO
+
+    cache_path = Path(cache) if cache else REPO / "data" / "fonts.json"
+    raw = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    if raw.get("version") == _CACHE_VERSION:
+        specs = [FontSpec(**s) for s in raw["specs"]]
+        return specs, {k: frozenset(v) for k, v in raw["cover"].items()}
+    specs, cover = [], {}
+    probe = frozenset("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所")
+    for d in FONT_DIRS:
+        for path in sorted(d.rglob("*.tt[fc]")) + sorted(d.rglob("*.otf")):
+            if _SKIP.search(path.name):
+                continue
+            for idx, font in _faces(path):
+                fam, sty = _names(font)
+                if _SKIP.search(fam) or _SKIP.search(sty):
+                    continue
+                chars = frozenset(chr(c) for c in font.getBestCmap())
+                is_cjk = len(probe & chars) == len(probe)
+                if is_cjk and not _CJK_FACE_OK.search(fam):
+                    continue
+                italic = any(w in sty.lower() for w in ("italic", "oblique"))
+                spec = FontSpec(str(path), idx, fam, sty, is_cjk, fam.startswith(HELD_OUT_FAMILIES), italic)
+                if spec.name in cover:
+                    continue
+                specs.append(spec)
+                cover[spec.name] = chars
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    cache_path.write_text(json.dumps({"version": _CACHE_VERSION, "specs": [s.__dict__ for s in specs],
+                                      "cover": {k: "".join(sorted(v)) for k, v in cover.items()}}))
+    return specs, cover
