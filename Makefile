@@ -11,21 +11,22 @@ APT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-zenhei fonts-wqy-m
 	fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
 	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk
 
-.PHONY: help run setup-run setup-dev test corpus train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
+.PHONY: help run setup-run setup-dev test test-fast corpus train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
 	sam-cli validate build deploy deploy-frontend invoke start-api package-size lambda-test-prep clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 # ---- the product --------------------------------------------------------------------
-run: setup-run ## serve the API + web page on http://$(HOST):$(PORT) with the bundled model
+run: setup-run ## serve the API + web page on http://$(HOST):$(PORT) with the default bundle (OCR_MODEL=name to pick another)
 	$(RUN_VENV)/bin/uvicorn app:app --app-dir function --host $(HOST) --port $(PORT)
 
 setup-run: $(RUN_VENV)/.stamp
-$(RUN_VENV)/.stamp: function/requirements.txt
+$(RUN_VENV)/.stamp: function/requirements.txt function/pyproject.toml
 	$(PYTHON) -m venv $(RUN_VENV)
 	$(RUN_VENV)/bin/pip install -q --upgrade pip
 	$(RUN_VENV)/bin/pip install -q -r function/requirements.txt uvicorn==0.54.0
+	$(RUN_VENV)/bin/pip install -q --no-deps -e ./function
 	touch $@
 
 # ---- development ----------------------------------------------------------------------
@@ -41,6 +42,9 @@ setup-dev: .setup-dev.stamp ## install system fonts and the dev/training Python 
 test: setup-dev lambda-test-prep ## run the test suite (installs what it needs first)
 	$(PYTHON) -m pytest -q
 
+test-fast: setup-dev ## the inner loop: unit + service tests, no browser/Lambda/S3/slow ones (< 3 min)
+	$(PYTHON) -m pytest -q -m "not slow and not browser and not deploy"
+
 # ---- the recogniser -------------------------------------------------------------------
 corpus: setup-dev ## build the training text corpus from Debian packages (data/corpus)
 	$(PYTHON) -m pruning.training.corpus
@@ -54,15 +58,15 @@ ship-checkpoint: ## copy runs/base/best.pt (fp16 weights + counters), its log an
 	cp runs/base/log.jsonl models/base/train_log.jsonl
 	$(PYTHON) -m pruning.training.plot_training models/base/train_log.jsonl models/base/training_curve.png
 
-export: ## export runs/base/best.pt to function/model/model.onnx (replaces the shipped pruned model with the unpruned base)
-	$(PYTHON) -m pruning.training.export_onnx runs/base/best.pt function/model/model.onnx --name slim-crnn-base
+export: ## export BASE_CKPT (the unpruned base CRNN) to the bundle function/models/crnn-base
+	$(PYTHON) -m pruning.training.export_onnx $(BASE_CKPT) function/models/crnn-base
 
-# ---- compression (pruning/prune; report in reports/pruning/) -------------------------------
+# ---- compression (pruning/compression; report in reports/pruning/) -------------------------
 PRUNE_BUDGET ?= 110
 PRUNE_ARGS ?=
 BASE_CKPT ?= $(if $(wildcard runs/base/best.pt),runs/base/best.pt,models/base/crnn_base.pt)
-prune: setup-dev ## sensitivity -> plan -> surgery -> distillation -> ONNX -> INT8 -> report (PRUNE_BUDGET minutes; PRUNE_ARGS=--ship ships it)
-	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.compression.stages.pipeline --base $(BASE_CKPT) $(PRUNE_ARGS)
+prune: setup-dev ## sensitivity -> plan -> surgery -> distillation -> ONNX -> INT8 -> report (PRUNE_BUDGET minutes; PRUNE_ARGS=--ship ships it if the targets are met)
+	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.compression.pipeline --base $(BASE_CKPT) $(PRUNE_ARGS)
 
 # Going on from a distilled student: the same PRUNE_SEED resumes a stopped run (it checkpoints
 # every 5 min); give each further continuation a new one, so that it sees new lines.
@@ -70,7 +74,7 @@ STUDENT ?= models/pruned/student.pt
 PRUNE_SEED ?= 20
 PRUNE_LR ?= 1.5e-4
 prune-more: setup-dev ## distil STUDENT for PRUNE_BUDGET more minutes (PRUNE_SEED, PRUNE_LR), then ONNX -> INT8 -> report
-	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.compression.stages.pipeline --base $(BASE_CKPT) \
+	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.compression.pipeline --base $(BASE_CKPT) \
 		--stages distill,export,quantize,report --init-student $(STUDENT) --seed $(PRUNE_SEED) --lr $(PRUNE_LR) $(PRUNE_ARGS)
 
 # ---- evaluation and benchmarks ------------------------------------------------------------

@@ -25,17 +25,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pruning.evaluation.cost import onnx_params
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def onnx_params(path: str | Path) -> int:
-    """Elements in an ONNX model's initializers (parameters, incl. quantisation scales),
-    plus those of Constant nodes, where some exporters (paddle2onnx) keep the weights."""
-    import onnx  # noqa: PLC0415
-    model = onnx.load(str(path), load_external_data=False)
-    tensors = list(model.graph.initializer)
-    tensors += [a.t for n in model.graph.node if n.op_type == "Constant" for a in n.attribute if a.name == "value"]
-    return int(sum(int(np.prod(t.dims)) if len(t.dims) else 1 for t in tensors))
 
 
 def _session_options(threads: int):

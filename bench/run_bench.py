@@ -31,6 +31,15 @@ MODELS_JSON = Path(__file__).resolve().parent / "models.json"
 SUBSETS = ("zh/clean", "zh/photo", "en/clean", "en/photo")
 
 
+def shown_path(path) -> str:
+    """A path as results.json records it: repository- or site-packages-relative, never a machine path."""
+    p = Path(path).resolve()
+    if p.is_relative_to(REPO):
+        return str(p.relative_to(REPO))
+    parts = p.parts
+    return str(Path(*parts[parts.index("site-packages"):])) if "site-packages" in parts else p.name
+
+
 def latency_sample(records: list[dict], n: int) -> list[np.ndarray]:
     """Up to n clean lines, half Chinese half English (first lines of each subset)."""
     groups = split_subsets(records)
@@ -87,7 +96,7 @@ def run(args) -> dict:
         factories.append((key, lambda t, k=key: PEERS[k](t)))
 
     out = {"generated": time.strftime("%Y-%m-%d %H:%M:%S"),
-           "eval_set": {"root": str(args.eval_root), "limit": args.limit, "lines": sizes},
+           "eval_set": {"root": shown_path(args.eval_root), "limit": args.limit, "lines": sizes},
            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                        "loadavg_at_start": os.getloadavg()},
            "latency": {"threads": threads, "lines": len(lat_images), "what": "per line, batch of 1, after 3 warm-up calls"},
@@ -115,7 +124,7 @@ def run(args) -> dict:
                     systems[t] = make(t)
                 lat[str(t)] = measure_latency(systems[t], lat_images)
         entry = {"key": key, "name": s.name, "kind": s.kind, "via": getattr(s, "via", None),
-                 "files": [str(f) for f in s.files()], "size_bytes": s.size_bytes(), "params": s.params(),
+                 "files": [shown_path(f) for f in s.files()], "size_bytes": s.size_bytes(), "params": s.params(),
                  "accuracy": acc, "latency": lat, "latency_note": s.latency_note,
                  "seconds": round(time.time() - t0, 1)}
         out["systems"].append(entry)

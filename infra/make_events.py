@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 EXAMPLE_BUCKET = "slim-ocr-input-123456789012-us-east-1"
 BOUNDARY = "----slimocrboundary7MA4YWxkTrZu0gW"
+# The texts drawn into events/sample-*.png (tests assert what is read back).
+SAMPLE_LINE = "Slim OCR 光学字符识别 2026"
+SAMPLE_PAGE = ("Invoice No. 2026-0117  发票号码", "Total amount 总金额 ¥ 1,280.00", "Thank you 谢谢惠顾")
 FONT_CANDIDATES = ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
                    "/usr/share/fonts/truetype/arphic/uming.ttc"]
 
@@ -99,9 +102,8 @@ def main() -> None:
     args = ap.parse_args()
     EVENTS.mkdir(exist_ok=True)
 
-    line_png = draw(["Slim OCR 光学字符识别 2026"], 520, 64, size=30)
-    page_png = draw(["Invoice No. 2026-0117  发票号码", "Total amount 总金额 ¥ 1,280.00",
-                     "Thank you 谢谢惠顾"], 640, 200)
+    line_png = draw([SAMPLE_LINE], 520, 64, size=30)
+    page_png = draw(list(SAMPLE_PAGE), 640, 200)
     (EVENTS / "sample-line.png").write_bytes(line_png)
     (EVENTS / "sample-page.png").write_bytes(page_png)
 

@@ -27,6 +27,21 @@ def render_page(lines, size=28, font=HELD_OUT_FONT, angle=0.0, fmt="PNG", spacin
     return buf.getvalue(), im
 
 
+def assert_reads(got: list[str], want: list[str], min_char_acc: float = 0.9):
+    """The recognised lines are the expected ones, in order, each read with at least
+    ``min_char_acc`` character accuracy (1 - CER, after the project's text normalisation)."""
+    from rapidfuzz.distance import Levenshtein
+
+    from slim_ocr.charset import load_charset
+
+    norm = load_charset().normalize
+    assert len(got) == len(want), (got, want)
+    for g, w in zip(got, want):
+        g, w = norm(g), norm(w)
+        acc = 1 - Levenshtein.distance(g, w) / max(1, len(w))
+        assert acc >= min_char_acc, f"read {g!r} for {w!r} (char accuracy {acc:.2f} < {min_char_acc})"
+
+
 def encode(im: Image.Image, fmt: str = "PNG", **kw) -> bytes:
     buf = io.BytesIO()
     im.save(buf, fmt, **kw)

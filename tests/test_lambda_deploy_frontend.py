@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.deploy
 
 import deploy_frontend as df
-from s3_local import new_bucket, s3_server,F401 -- fixture
+from s3_local import new_bucket, s3_server  # noqa: F401 -- fixture
 
 API = "https://abc123.execute-api.eu-west-1.amazonaws.com"
 

@@ -1,6 +1,4 @@
 """Renderer determinism, a tiny model overfitting, checkpoint resume, ONNX export."""
-import argparse
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -191,3 +191,7 @@ def file_sha256(path: str | Path) -> str:
 # The input of the project's own CRNN (32-px gray, [-1, 1], stride 4, median padding).
 CRNN_INPUT = InputSpec(channels=1, color="gray", height=32, width_stride=4, min_width=16, max_width=2048,
                        scale=1.0 / 255.0, mean=[0.5], std=[0.5], pad="median")
+
+# The input every PP-OCR recogniser shares (48-px BGR, (x/255 - 0.5)/0.5, stride 8, zero padding).
+PPOCR_INPUT = InputSpec(channels=3, color="bgr", height=48, width_stride=8, min_width=16, max_width=2048,
+                        scale=1.0 / 255.0, mean=[0.5] * 3, std=[0.5] * 3, pad="zero")

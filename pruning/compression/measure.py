@@ -12,17 +12,14 @@ import torch
 from torch import nn
 
 from pruning.compression.artefacts import CHARSET_PATH
+from pruning.evaluation.cost import REF_WIDTH, latency_ms, onnx_params  # noqa: F401 (the stages' one import)
 from pruning.evaluation.evalset import load_eval_set, score_by_language
 from pruning.evaluation.metrics import accuracy, is_zh
 from pruning.training.data import build_val_set
 from pruning.training.model import count_params
-from slim_ocr.bundle import ModelBundle
 from slim_ocr.charset import load_charset
 from slim_ocr.preprocess import make_batch, prepare_line
 from slim_ocr.recognizer import Recognizer
-from slim_ocr.runtime import interleaved_latency_ms, make_session, session_runner
-
-REF_WIDTH = 320   # the reference line for FLOPs and latency: model height x 320
 
 
 # ----------------------------------------------------------------------------- cost
@@ -70,28 +67,7 @@ def model_cost(model: nn.Module) -> dict:
     return {"params": count_params(model), "flops": count_flops(model)}
 
 
-def onnx_params(path) -> int:
-    import onnx
-    m = onnx.load(str(path), load_external_data=False)
-    return int(sum(int(np.prod(t.dims)) if len(t.dims) else 1 for t in m.graph.initializer))
-
-
 # ----------------------------------------------------------------------------- latency
-def latency_ms(models: dict, runs: int = 200, width: int = REF_WIDTH, rounds: int = 10) -> dict[str, float]:
-    """p50 ms per reference line (contract height x ``width``), ORT, 1 thread, timed in
-    interleaved rounds. ``models``: name -> bundle folder, or name -> (ONNX file, InputSpec)."""
-    runners = {}
-    for name, m in models.items():
-        if isinstance(m, tuple):
-            path, spec = m
-        else:
-            b = ModelBundle.load(m)
-            path, spec = b.model_path, b.contract.input
-        x = np.random.default_rng(0).uniform(-1, 1, (1, spec.channels, spec.height, width)).astype(np.float32)
-        runners[name] = session_runner(make_session(path, 1), {spec.name: x})
-    return interleaved_latency_ms(runners, runs=runs, rounds=rounds)
-
-
 def torch_latency_ms(model: nn.Module, runs: int = 20, width: int = REF_WIDTH) -> float:
     """Median ms of one reference line on one thread (whatever the torch thread setting is)."""
     spec = model.input_spec

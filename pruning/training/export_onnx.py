@@ -17,6 +17,7 @@ import onnxruntime as ort
 import torch
 
 from pruning import REPO
+from pruning.evaluation.cost import onnx_params
 from pruning.training.checkpoint import load_model
 from slim_ocr.bundle import MODELS_DIR, ModelBundle, write_bundle
 from slim_ocr.contract import Measured, ModelContract, OutputSpec, Provenance
@@ -94,7 +95,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = Path(tmp) / "model.onnx"
         stats = export(model, onnx_path)
-        params = sum(p.numel() for p in model.parameters())
+        params = onnx_params(onnx_path)   # ONNX initializer elements, as every contract counts them
         measured = Measured(date=time.strftime("%Y-%m-%d"), command="python -m pruning.training.export_onnx "
                             f"{relative(args.checkpoint)} {relative(bundle)}", params=params,
                             file_bytes=stats["file_bytes"])
