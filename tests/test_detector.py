@@ -1,24 +1,35 @@
-"""Line detection on document-like pages: count, reading order, deskew."""
+"""Line detection on document-like pages: count, reading order, deskew, and the text read from the crops."""
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from conftest import HELD_OUT_FONT, render_page
+from conftest import HELD_OUT_FONT, assert_reads, render_page
 from slim_ocr.detector import detect_lines
 from slim_ocr.image_io import decode_image
+from slim_ocr.recognizer import Recognizer
+
+
+@pytest.fixture(scope="module")
+def rec():
+    return Recognizer("crnn", threads=1)
+
+
+def read(rec, det) -> list[str]:
+    return [t for t, _ in rec.recognize(det.crops())]
 
 TEXT = ["第一行 First line", "第二行：金额 ¥1,234.56", "Third line of the page", "第四行 2026-11-24",
         "最后一行 last"]
 
 
 @pytest.mark.parametrize("angle", [0.0, 2.5, -4.0, 5.0, -5.0])
-def test_lines_found_in_reading_order(angle):
+def test_lines_found_in_reading_order(angle, rec):
     data, _ = render_page(TEXT, angle=angle)
     det = detect_lines(decode_image(data).gray)
     assert len(det.lines) == len(TEXT)
     centres = [np.mean([p[1] for p in det.quad(b)]) for b in det.lines]
     assert centres == sorted(centres)
     assert abs(det.angle + angle) < 0.8 or abs(det.angle - angle) < 0.8
+    assert_reads(read(rec, det), TEXT, min_char_acc=0.9)
 
 
 def test_two_columns_on_one_row_are_separate_boxes_left_to_right():
@@ -38,10 +49,11 @@ def test_table_rules_do_not_merge_lines():
     assert len(det.lines) == 3
 
 
-def test_dark_background_page():
+def test_dark_background_page(rec):
     _, im = render_page(TEXT[:3])
     det = detect_lines(255 - np.array(im))
     assert len(det.lines) == 3
+    assert_reads(read(rec, det), TEXT[:3], min_char_acc=0.9)
 
 
 def test_blank_page_has_no_lines():
@@ -72,7 +84,7 @@ def _photo_of_page(im: Image.Image, angle: float, margin: int, seed: int = 0) ->
 
 
 @pytest.mark.parametrize("angle", [0.0, 2.0, -3.0])
-def test_page_on_dark_background(angle):
+def test_page_on_dark_background(angle, rec):
     # a dark table around the sheet made the border-median polarity test call the page
     # "light text on dark" and the sheet's edge filled every row, so XY-cut found no bands
     _, im = render_page(BODY, size=24)
@@ -81,6 +93,7 @@ def test_page_on_dark_background(angle):
     assert len(det.lines) == len(BODY)
     centres = [np.mean([p[1] for p in det.quad(b)]) for b in det.lines]
     assert centres == sorted(centres)
+    assert_reads(read(rec, det), BODY, min_char_acc=0.8)
 
 
 def test_uneven_light_on_full_frame_page_is_not_cropped():

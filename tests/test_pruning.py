@@ -298,6 +298,7 @@ def weight_bytes(path) -> int:
     return sum(numpy_helper.to_array(t).nbytes for t in onnx.load(str(path)).graph.initializer)
 
 
+@pytest.mark.slow
 def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
     from pruning.compression import pipeline
     from pruning.compression.stages.ship import ShipRefused

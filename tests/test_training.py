@@ -49,6 +49,7 @@ def test_held_out_fonts_are_not_training_fonts():
     assert not {f.family for f in train.fonts} & {f.family for f in val.fonts}
 
 
+@pytest.mark.slow
 def test_tiny_model_overfits_a_few_lines(tmp_path):
     torch.manual_seed(0)
     cs = load_charset()

@@ -22,9 +22,9 @@ def default_threads() -> int:
     return int(os.environ.get("OCR_THREADS", 0)) or min(available_cpus(), 4)
 
 
-def make_session(path: str | Path | bytes, threads: int | None = None) -> ort.InferenceSession:
-    """CPU session, full graph optimisation, ``threads`` intra-op threads (default: OCR_THREADS
-    or the CPUs we may use, at most 4), one inter-op thread, no spin-waiting."""
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    """Full graph optimisation, ``threads`` intra-op threads (default: OCR_THREADS or the CPUs we
+    may use, at most 4), one inter-op thread, sequential execution, no spin-waiting."""
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.intra_op_num_threads = threads or default_threads()
@@ -32,8 +32,13 @@ def make_session(path: str | Path | bytes, threads: int | None = None) -> ort.In
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     # Spin-waiting threads fight for the CPU on small/busy machines (Lambda, shared cores).
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
+def make_session(path: str | Path | bytes, threads: int | None = None) -> ort.InferenceSession:
+    """A CPU session with ``session_options(threads)``."""
     model = path if isinstance(path, bytes) else str(path)
-    return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, sess_options=session_options(threads), providers=["CPUExecutionProvider"])
 
 
 def interleaved_latency_ms(runners: dict[str, "callable"], runs: int = 200, rounds: int = 10,
