@@ -25,17 +25,22 @@ def units(text: str) -> float:
     return sum(1.0 if ord(c) > 0x2E7F else 0.5 for c in text)
 
 
+def prefix_within(text: str, max_units: float) -> str:
+    """The longest prefix of ``text`` at most ``max_units`` wide (a Hanzi 1 unit, Latin ½), stripped."""
+    out, u = [], 0.0
+    for c in text:
+        u += 1.0 if ord(c) > 0x2E7F else 0.5
+        if u > max_units:
+            break
+        out.append(c)
+    return "".join(out).strip()
+
+
 def _window(rng, line: str, max_units: float) -> str:
     """A random substring of ``line`` whose width in units is at most ``max_units``."""
     target = rng.uniform(1, max(1.0, max_units))
     start = int(rng.integers(0, max(1, len(line))))
-    out, u = [], 0.0
-    for c in line[start:]:
-        u += 1.0 if ord(c) > 0x2E7F else 0.5
-        if u > target:
-            break
-        out.append(c)
-    return "".join(out).strip()
+    return prefix_within(line[start:], target)
 
 
 class TextSampler:
