@@ -2,11 +2,14 @@
 
 Routes: POST /api/v1/ocr (JSON, base64 image), POST /predict (multipart, used by the web page),
 GET /api/v1/health. Errors always have the shape {"success": false, "error": {"code", "message"}}.
+Recognition runs in worker threads (never on the event loop), at most ``OCR_CONCURRENCY`` at
+once; bodies over the limit are refused before they are buffered (``slim_ocr.limits``).
 """
 from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -16,10 +19,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from slim_ocr.errors import ImageTooLarge, OcrError
 from slim_ocr.image_io import MAX_BYTES, decode_base64
+from slim_ocr.limits import BodyLimit, OcrSlots, SecurityHeaders, ServerBusy, clean_request_id
 from slim_ocr.logs import configure_logging
 from slim_ocr.pipeline import Mode, OcrEngine
 
@@ -28,12 +33,17 @@ log = logging.getLogger("slim_ocr")
 
 # Loaded once per process (Lambda cold start), reused by every request.
 ENGINE = OcrEngine()
+SLOTS = OcrSlots()
+# a base64 image of MAX_BYTES in JSON, or the file in a multipart form, plus room for the envelope
+MAX_BODY = (MAX_BYTES * 4) // 3 + 64 * 1024
 
 app = FastAPI(title="Slim OCR", version="0.1.0",
               description="Fast, lightweight Chinese + English OCR on CPU (CRNN + CTC, ONNX Runtime).")
 _origins = [o.strip() for o in os.environ.get("CORS_ORIGINS", "*").split(",") if o.strip()]
 app.add_middleware(CORSMiddleware, allow_origins=_origins, allow_methods=["GET", "POST", "OPTIONS"],
                    allow_headers=["*"], max_age=600)
+app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
+app.add_middleware(SecurityHeaders)
 
 
 # ---- schemas --------------------------------------------------------------------------
@@ -92,14 +102,20 @@ def error(status: int, code: str, message: str, headers: dict | None = None) -> 
 @app.exception_handler(OcrError)
 async def _ocr_error(request: Request, exc: OcrError):
     log.info("rejected", extra={"request_id": _request_id(request), "status": exc.status, "code": exc.code})
-    return error(exc.status, exc.code, exc.message)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, ServerBusy) else None
+    return error(exc.status, exc.code, exc.message, headers)
 
 
 @app.exception_handler(RequestValidationError)
 async def _validation_error(request: Request, exc: RequestValidationError):
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-    return error(422, "validation_error", f"{where}: {first.get('msg', 'invalid request')}".strip(": "))
+    msg = _PY_NAMES.sub("", str(first.get("msg", "invalid request"))).strip(" ,:")
+    return error(422, "validation_error", f"{where}: {msg}".strip(": "))
+
+
+# pydantic/FastAPI messages can name Python types ("Expected UploadFile, received: <class 'str'>")
+_PY_NAMES = re.compile(r"<class '[^']*'>|\b(UploadFile|NoneType|bytes|dict|list)\b")
 
 
 def _allowed_methods(path: str) -> set[str]:
@@ -131,12 +147,14 @@ def _request_id(request: Request) -> str:
     ctx = request.scope.get("aws.context")
     if ctx is not None and getattr(ctx, "aws_request_id", None):
         return ctx.aws_request_id
-    return request.headers.get("x-request-id") or uuid.uuid4().hex
+    return clean_request_id(request.headers.get("x-request-id")) or uuid.uuid4().hex
 
 
 def _run(request: Request, data: bytes, mode: str, route: str) -> dict:
+    """Recognise ``data`` in the calling (worker) thread, holding one of SLOTS."""
     t0 = time.perf_counter()
-    result = ENGINE.run_bytes(data, mode)
+    with SLOTS:
+        result = ENGINE.run_bytes(data, mode)
     log.info("ocr", extra={"request_id": _request_id(request), "route": route, "bytes": len(data),
                            "width": result.width, "height": result.height, "lines": len(result.lines),
                            "mode": mode, "elapsed_ms": round((time.perf_counter() - t0) * 1000, 2),
@@ -155,7 +173,7 @@ async def predict(request: Request, image: UploadFile = File(..., description="t
     data = await image.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise ImageTooLarge(f"image too large (max {MAX_BYTES // (1024 * 1024)} MB)")
-    return _run(request, data, mode, "predict")
+    return await run_in_threadpool(_run, request, data, mode, "predict")
 
 
 @app.get("/api/v1/health", response_model=Health, summary="Liveness and model info")

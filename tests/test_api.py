@@ -88,7 +88,31 @@ def test_400_undecodable_image(client):
 def test_413_too_many_bytes(client):
     big = b"\x89PNG\r\n\x1a\n" + bytes(7 * 1024 * 1024)
     assert_error(client.post("/predict", files={"image": ("big.png", big, "image/png")}), 413, "image_too_large")
-    assert_error(client.post("/api/v1/ocr", json={"image_base64": b64(big)}), 413, "image_too_large")
+    # base64 makes it 9.3 MB: the body itself is over the limit, refused before it is parsed
+    assert_error(client.post("/api/v1/ocr", json={"image_base64": b64(big)}), 413, "body_too_large")
+
+
+def test_413_body_refused_while_streaming_without_content_length(client):
+    def chunks():   # chunked transfer: no Content-Length to check up front
+        for _ in range(20):
+            yield b"x" * (1024 * 1024)
+    r = client.post("/api/v1/ocr", content=chunks(), headers={"content-type": "application/json"})
+    assert_error(r, 413, "body_too_large")
+
+
+def test_security_headers_and_request_id_hygiene(client, capsys):
+    import json
+    r = client.get("/api/v1/health")
+    assert r.headers["x-content-type-options"] == "nosniff" and "frame-ancestors" in r.headers["content-security-policy"]
+    data, _ = render_page(["log me"])
+    for rid, logged_as in (("bad id\twith tab " + "x" * 200, None), ("req-42.a", "req-42.a")):
+        capsys.readouterr()
+        client.post("/api/v1/ocr", json={"image_base64": b64(data)}, headers={"x-request-id": rid})
+        (rec,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"message": "ocr"' in x]
+        if logged_as:
+            assert rec["request_id"] == logged_as
+        else:   # an unusable client id is replaced by a fresh one
+            assert rec["request_id"] != rid and len(rec["request_id"]) == 32
 
 
 def test_413_decompression_bomb_refused_before_decode(client):

@@ -38,9 +38,10 @@ class Detection:
     inverse: np.ndarray       # 2x3 affine mapping deskewed coords back to the original
     matrix: np.ndarray        # 2x3 affine deskewing the original (the inverse of ``inverse``)
 
-    def quad(self, box: LineBox) -> list[list[int]]:
+    def quad(self, box: LineBox, scale: float = 1.0) -> list[list[int]]:
+        """The box's corners in the original image (times ``scale``: an image reduced on decode)."""
         pts = np.array([[box.x0, box.y0], [box.x1, box.y0], [box.x1, box.y1], [box.x0, box.y1]], np.float64)
-        mapped = pts @ self.inverse[:, :2].T + self.inverse[:, 2]
+        mapped = (pts @ self.inverse[:, :2].T + self.inverse[:, 2]) * scale
         return [[int(round(x)), int(round(y))] for x, y in mapped]
 
     def crop(self, box: LineBox) -> np.ndarray:
@@ -306,7 +307,9 @@ def split_tall(boxes, ink, char_h):
 def detect_lines(gray: np.ndarray) -> Detection:
     H, W = gray.shape
     scale = min(1.0, DETECT_MAX_SIDE / max(H, W))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    # explicit sizes of at least 1 px: a 1 x 100000 strip must not round to an empty image
+    small = cv2.resize(gray, (max(1, round(W * scale)), max(1, round(H * scale))),
+                       interpolation=cv2.INTER_AREA) if scale < 1 else gray
     ink, comps = remove_specks(remove_rules(binarize(small, page_mask(small))))
     char_h = char_height(comps)
     angle = estimate_skew(comps, char_h)

@@ -1,7 +1,18 @@
-"""Safe image decoding: type sniffing, size limits checked on the header before decoding.
+"""Safe image decoding: type sniffing, limits checked on the header before decoding, memory bounded.
 
-Decompression bombs are refused from the header's declared dimensions, before any
-pixel is decoded. EXIF orientation is applied (OpenCV does it on decode).
+Decompression bombs are refused from the header's declared dimensions, before any pixel is
+decoded. Images decode straight to the channels the model needs (gray, or BGR for colour
+models); alpha is composited on white in uint8 strips, never as a float copy of the image;
+images over ``FULL_RES_PIXELS`` are reduced while decoding (JPEG in the DCT domain) and the
+result records the scale, so boxes are still reported in the original's pixels. EXIF
+orientation is applied (OpenCV does it on decode; alpha images, decoded by Pillow, keep
+their stored orientation).
+
+Memory, in one place: the function has ``MEMORY_MB`` (Lambda's ``MemorySize``, which it sets
+as AWS_LAMBDA_FUNCTION_MEMORY_SIZE; 1,024 in template.yaml). A request holds the decoder's
+buffer, the gray image, a deskewed copy, a colour copy for colour models and the crops, so
+the decoder's buffer may take ``DECODE_BUDGET`` = a quarter of it; an image whose decoded
+size (pixels x bands x bytes per sample, from its header) is over that is refused (413).
 """
 from __future__ import annotations
 
@@ -17,10 +28,17 @@ import numpy as np
 from PIL import Image
 
 from .errors import ImageTooLarge, InvalidBase64, InvalidImage, UnsupportedMediaType
-from .preprocess import to_bgr, to_gray
+from .preprocess import flatten_alpha
 
 MAX_BYTES = int(os.environ.get("MAX_IMAGE_BYTES", 6 * 1024 * 1024))
 MAX_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", 40_000_000))
+MEMORY_MB = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or os.environ.get("OCR_MEMORY_MB") or 1024)
+DECODE_BUDGET = MEMORY_MB * 1024 * 1024 // 4
+FULL_RES_PIXELS = int(os.environ.get("OCR_FULL_RES_PIXELS", 16_000_000))  # more: reduced while decoding
+ALPHA_STRIP_ROWS = 256
+_REDUCED = {1: (cv2.IMREAD_GRAYSCALE, cv2.IMREAD_COLOR), 2: (cv2.IMREAD_REDUCED_GRAYSCALE_2, cv2.IMREAD_REDUCED_COLOR_2),
+            4: (cv2.IMREAD_REDUCED_GRAYSCALE_4, cv2.IMREAD_REDUCED_COLOR_4),
+            8: (cv2.IMREAD_REDUCED_GRAYSCALE_8, cv2.IMREAD_REDUCED_COLOR_8)}
 
 # Magic numbers of the formats we decode -> short name.
 _MAGIC = [
@@ -39,14 +57,26 @@ class DecodedImage:
     gray: np.ndarray  # uint8 (H, W), EXIF orientation applied: what the detector reads
     format: str
     color: np.ndarray | None = None  # uint8 (H, W, 3) BGR, when asked for (models that read colour)
+    scale: float = 1.0               # original pixels per decoded pixel (> 1 when reduced on decode)
 
     @property
-    def width(self) -> int:
-        return int(self.gray.shape[1])
+    def original_size(self) -> tuple[int, int]:
+        """(width, height) of the image as sent."""
+        h, w = self.gray.shape
+        return int(round(w * self.scale)), int(round(h * self.scale))
+
+
+@dataclass
+class Header:
+    width: int
+    height: int
+    bands: int
+    bytes_per_sample: int
+    has_alpha: bool
 
     @property
-    def height(self) -> int:
-        return int(self.gray.shape[0])
+    def decoded_bytes(self) -> int:
+        return self.width * self.height * self.bands * self.bytes_per_sample
 
 
 def sniff(data: bytes) -> str:
@@ -84,18 +114,71 @@ def decode_image(data: bytes, color: bool = False) -> DecodedImage:
     if len(data) < 8:
         raise InvalidImage("image data is empty or truncated")
     fmt = sniff(data)
-    has_alpha = _check_header(data, fmt)
-    # GRAYSCALE and COLOR apply EXIF orientation; UNCHANGED (kept for alpha) does not
-    flags = cv2.IMREAD_UNCHANGED if has_alpha else cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if img is None or img.size == 0:
-        raise InvalidImage(f"could not decode the {fmt.upper()} image (corrupt or truncated?)")
-    # alpha is composited on white, 16-bit reduced to 8
-    return DecodedImage(gray=to_gray(img), format=fmt, color=to_bgr(img) if color else None)
+    head = read_header(data, fmt)
+    if head.has_alpha:
+        gray, bgr, scale = _decode_alpha(data, fmt, color)
+    else:
+        factor = reduction(head.width, head.height)
+        flags = _REDUCED[factor][1 if color else 0]
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+        if img is None or img.size == 0:
+            raise InvalidImage(f"could not decode the {fmt.upper()} image (corrupt or truncated?)")
+        bgr = img if color else None
+        gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if color else img
+        scale = max(head.width, head.height) / max(gray.shape) if factor > 1 else 1.0
+    return DecodedImage(gray=gray, format=fmt, color=bgr, scale=scale)
 
 
-def _check_header(data: bytes, fmt: str) -> bool:
-    """Validate declared dimensions and frame count without decoding pixels; return has-alpha."""
+def reduction(width: int, height: int) -> int:
+    """The smallest of 1, 2, 4, 8 that brings the image to at most FULL_RES_PIXELS."""
+    for f in (1, 2, 4, 8):
+        if (width // f) * (height // f) <= FULL_RES_PIXELS:
+            return f
+    return 8
+
+
+def _decode_alpha(data: bytes, fmt: str, color: bool) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Alpha images through Pillow (8 bits per sample), composited on white strip by strip."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = Image.open(io.BytesIO(data))
+            if im.mode != "RGBA":
+                im = im.convert("RGBA")
+            im.load()
+    except Exception:  # noqa: BLE001 -- a decoder failure means the file is not a usable image
+        raise InvalidImage(f"could not decode the {fmt.upper()} image (corrupt or truncated?)") from None
+    w, h = im.size
+    gray = np.empty((h, w), np.uint8)
+    bgr = np.empty((h, w, 3), np.uint8) if color else None
+    for y0 in range(0, h, ALPHA_STRIP_ROWS):
+        y1 = min(h, y0 + ALPHA_STRIP_ROWS)
+        rgb = flatten_alpha(np.asarray(im.crop((0, y0, w, y1))))
+        gray[y0:y1] = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        if bgr is not None:
+            bgr[y0:y1] = rgb[:, :, ::-1]
+    im.close()
+    factor = reduction(w, h)
+    if factor == 1:
+        return gray, bgr, 1.0
+    size = (max(1, w // factor), max(1, h // factor))
+    gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    if bgr is not None:
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return gray, bgr, max(w, h) / max(gray.shape)
+
+
+def _bits_per_sample(data: bytes, fmt: str, im: Image.Image) -> int:
+    if fmt == "png" and len(data) >= 26:
+        return data[24]                                   # IHDR bit depth
+    if fmt == "tiff":
+        bits = im.tag_v2.get(258, 8)                      # BitsPerSample
+        return int(max(bits) if isinstance(bits, tuple) else bits)
+    return 16 if im.mode.startswith("I;16") else 8
+
+
+def read_header(data: bytes, fmt: str) -> Header:
+    """Validate declared dimensions, frame count and decoded size without decoding pixels."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -103,6 +186,8 @@ def _check_header(data: bytes, fmt: str) -> bool:
                 w, h = im.size
                 frames = getattr(im, "n_frames", 1)
                 has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+                bands = 4 if has_alpha else len(im.getbands())
+                bits = _bits_per_sample(data, fmt, im)
     except Exception:  # noqa: BLE001 -- any parser failure means the file is not a usable image
         raise InvalidImage(f"could not read the {fmt.upper()} header (corrupt or truncated?)") from None
     if w <= 0 or h <= 0:
@@ -111,4 +196,9 @@ def _check_header(data: bytes, fmt: str) -> bool:
         raise ImageTooLarge(f"image too large: {w}x{h} pixels (max {MAX_PIXELS // 1_000_000} megapixels)")
     if frames > 1 and fmt == "webp":
         raise UnsupportedMediaType("animated images are not supported; send a single frame")
-    return has_alpha
+    # Pillow decodes alpha images at 8 bits per sample; OpenCV reads the rest straight to 8-bit gray/BGR
+    head = Header(w, h, bands, 1 if has_alpha or bits <= 8 else 2, has_alpha)
+    if head.has_alpha and head.decoded_bytes > DECODE_BUDGET:
+        raise ImageTooLarge(f"image too large to decode: {w}x{h} with alpha needs {head.decoded_bytes >> 20} MiB "
+                            f"(max {DECODE_BUDGET >> 20} MiB); send it without transparency or smaller")
+    return head

@@ -67,7 +67,7 @@ class OcrEngine:
         t0 = t0 or time.perf_counter()
         gray = img.gray
         pixels = img.color if self.wants_color and img.color is not None else gray
-        h, w = gray.shape
+        w, h = img.original_size       # what is reported; boxes are scaled back when decoding reduced
         whole = [[0, 0], [w, 0], [w, h], [0, h]]
         t1 = time.perf_counter()
         if mode == "line" or (mode == "auto" and looks_like_single_line(gray)):
@@ -75,7 +75,7 @@ class OcrEngine:
         else:
             det = detect_lines(gray)
             crops = det.crops(pixels)
-            boxes = [det.quad(b) for b in det.lines]
+            boxes = [det.quad(b, img.scale) for b in det.lines]
         t2 = time.perf_counter()
         texts = self.recognizer.recognize(crops)
         t3 = time.perf_counter()

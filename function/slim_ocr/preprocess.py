@@ -25,8 +25,8 @@ def _to_uint8(img: np.ndarray) -> np.ndarray:
     return img
 
 
-def _flatten_alpha(img: np.ndarray) -> np.ndarray:
-    """BGRA uint8 -> BGR on white, in integer arithmetic (no float copy of the image)."""
+def flatten_alpha(img: np.ndarray) -> np.ndarray:
+    """BGRA (or RGBA) uint8 -> BGR (RGB) on white, in integer arithmetic (no float copy of the image)."""
     bgr, a = img[:, :, :3].astype(np.uint16), img[:, :, 3:4].astype(np.uint16)
     return ((bgr * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
 
@@ -39,7 +39,7 @@ def to_gray(img: np.ndarray) -> np.ndarray:
     if img.shape[2] == 1:
         return img[:, :, 0]
     if img.shape[2] == 4:
-        img = _flatten_alpha(img)
+        img = flatten_alpha(img)
     return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
 
 
@@ -49,7 +49,7 @@ def to_bgr(img: np.ndarray) -> np.ndarray:
     if img.ndim == 2 or img.shape[2] == 1:
         return cv2.cvtColor(img.reshape(img.shape[:2]), cv2.COLOR_GRAY2BGR)
     if img.shape[2] == 4:
-        return _flatten_alpha(img)
+        return flatten_alpha(img)
     return img
 
 
