@@ -4,6 +4,10 @@ PYTHON ?= python3
 PORT ?= 8000
 HOST ?= 127.0.0.1
 RUN_VENV := .venv-run
+# idle keep-alive connections closed after 5 s, request heads capped at 16 KiB, at most 64 open
+# connections (more get 503); stalled bodies are cut by the app (slim_ocr.limits.BodyLimit)
+UVICORN_LIMITS := --timeout-keep-alive 5 --h11-max-incomplete-event-size 16384 --limit-concurrency 64 \
+	--timeout-graceful-shutdown 10 --no-server-header
 TIME_BUDGET ?= 3600
 # Debian packages: fonts for rendering training/test lines, the English word list,
 # Chromium + driver for the browser test, wrk for the load benchmark.
@@ -19,7 +23,7 @@ help:
 
 # ---- the product --------------------------------------------------------------------
 run: setup-run ## serve the API + web page on http://$(HOST):$(PORT) with the default bundle (OCR_MODEL=name to pick another)
-	$(RUN_VENV)/bin/uvicorn app:app --app-dir function --host $(HOST) --port $(PORT)
+	$(RUN_VENV)/bin/uvicorn app:app --app-dir function --host $(HOST) --port $(PORT) $(UVICORN_LIMITS)
 
 setup-run: $(RUN_VENV)/.stamp
 $(RUN_VENV)/.stamp: function/requirements.txt function/pyproject.toml

@@ -85,6 +85,26 @@ def test_prepare_line_any_shape(h, w, channels, dtype, spec):
     assert batch.shape == (2, spec.channels, spec.height, line.shape[1]) and -1.0 <= batch.min() <= batch.max() <= 1.0
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 60_000), st.booleans(), st.sampled_from(["auto", "line", "page"]))
+def test_extreme_aspect_ratios_give_a_result(h, w, tall, mode):
+    """Strips of any shape (1 x 60000 ...) in every mode: a result, never an exception."""
+    img = np.full((w, h) if tall else (h, w), 255, np.uint8)
+    img[::2, ::3] = 0
+    res = _engine().run_bytes(encode(Image.fromarray(img), "PNG"), mode)
+    assert (res.width, res.height) == (img.shape[1], img.shape[0])
+
+
+_ENGINE = []
+
+
+def _engine():
+    if not _ENGINE:
+        from slim_ocr.pipeline import OcrEngine
+        _ENGINE.append(OcrEngine())
+    return _ENGINE[0]
+
+
 @pytest.mark.parametrize("size", [(1, 1), (1, 500), (500, 1), (3, 2000), (2000, 3)])
 def test_degenerate_images_through_the_api(client, size):
     data = encode(Image.new("L", size, 0), "PNG")
