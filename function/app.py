@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from slim_ocr.errors import ImageTooLarge, OcrError
 from slim_ocr.image_io import MAX_BYTES, decode_base64
-from slim_ocr.limits import BodyLimit, OcrSlots, SecurityHeaders, ServerBusy, clean_request_id
+from slim_ocr.limits import BodyLimit, OcrSlots, SecurityHeaders, ServerBusy, Unauthorized, check_token, clean_request_id
 from slim_ocr.logs import configure_logging
 from slim_ocr.pipeline import Mode, OcrEngine
 
@@ -34,6 +34,7 @@ log = logging.getLogger("slim_ocr")
 # Loaded once per process (Lambda cold start), reused by every request.
 ENGINE = OcrEngine()
 SLOTS = OcrSlots()
+API_TOKEN = os.environ.get("API_TOKEN") or None   # optional bearer token on the OCR routes
 # a base64 image of MAX_BYTES in JSON, or the file in a multipart form, plus room for the envelope
 MAX_BODY = (MAX_BYTES * 4) // 3 + 64 * 1024
 
@@ -90,7 +91,7 @@ class Health(BaseModel):
     charset_size: int
 
 
-_ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 415, 422)}
+_ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 408, 413, 415, 422, 503)}
 
 
 # ---- errors ----------------------------------------------------------------------------
@@ -102,7 +103,8 @@ def error(status: int, code: str, message: str, headers: dict | None = None) -> 
 @app.exception_handler(OcrError)
 async def _ocr_error(request: Request, exc: OcrError):
     log.info("rejected", extra={"request_id": _request_id(request), "status": exc.status, "code": exc.code})
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, ServerBusy) else None
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, ServerBusy) else \
+        {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     return error(exc.status, exc.code, exc.message, headers)
 
 
@@ -164,12 +166,14 @@ def _run(request: Request, data: bytes, mode: str, route: str) -> dict:
 
 @app.post("/api/v1/ocr", response_model=OcrResponse, responses=_ERRORS, summary="OCR a base64-encoded image")
 def ocr_json(request: Request, body: OcrRequest):
+    check_token(API_TOKEN, request.headers.get("authorization"))
     return _run(request, decode_base64(body.image_base64), body.mode, "ocr")
 
 
 @app.post("/predict", response_model=OcrResponse, responses=_ERRORS, summary="OCR an uploaded image file")
 async def predict(request: Request, image: UploadFile = File(..., description="the image file"),
                   mode: Mode = Form("auto")):
+    check_token(API_TOKEN, request.headers.get("authorization"))
     data = await image.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise ImageTooLarge(f"image too large (max {MAX_BYTES // (1024 * 1024)} MB)")

@@ -177,3 +177,29 @@ def test_logs_are_json_without_image_data(client, capsys):
     rec = [r for r in out if r.get("request_id") == "req-123"]
     assert rec and rec[-1]["message"] == "ocr" and rec[-1]["lines"] == 1 and "elapsed_ms" in rec[-1]
     assert b64(data)[:40] not in json.dumps(out)
+
+
+def test_optional_bearer_token(client, monkeypatch):
+    import app as app_module
+    monkeypatch.setattr(app_module, "API_TOKEN", "s3cret")
+    data, _ = render_page(["token"], margin=6)
+    assert_error(client.post("/api/v1/ocr", json={"image_base64": b64(data)}), 401, "unauthorized")
+    assert_error(client.post("/predict", files={"image": ("a.png", data, "image/png")},
+                             headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
+    r = client.post("/api/v1/ocr", json={"image_base64": b64(data), "mode": "line"},
+                    headers={"Authorization": "Bearer s3cret"})
+    assert r.status_code == 200 and r.json()["text"] == "token"
+    assert client.get("/api/v1/health").status_code == 200   # health stays open
+
+
+def test_busy_server_answers_503_with_retry_after(client, monkeypatch):
+    import app as app_module
+    from slim_ocr.limits import OcrSlots
+    slots = OcrSlots(slots=1, timeout_s=0.05)
+    monkeypatch.setattr(app_module, "SLOTS", slots)
+    data, _ = render_page(["busy"], margin=6)
+    with slots:   # the one slot is taken
+        r = client.post("/api/v1/ocr", json={"image_base64": b64(data), "mode": "line"})
+    assert_error(r, 503, "busy")
+    assert r.headers["retry-after"] == "2"
+    assert client.post("/api/v1/ocr", json={"image_base64": b64(data), "mode": "line"}).json()["text"] == "busy"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -93,7 +94,8 @@ def test_image_becomes_result_json_with_the_api_schema(env):
     result_key = "results/scans/page 1+a.png.json"
     assert summary["outcomes"][0]["result_key"] == result_key
     doc = env.get_json(result_key)
-    assert set(doc) == API_KEYS and doc["success"] is True
+    assert set(doc) == API_KEYS | {"source"} and doc["success"] is True
+    assert doc["source"]["key"] == key and doc["source"]["bucket"] == env.bucket
     assert doc["image"] == {"width": 640, "height": 200}
     assert_reads([line["text"] for line in doc["lines"]], list(SAMPLE_PAGE))
     for line in doc["lines"]:
@@ -189,17 +191,93 @@ def test_objects_outside_incoming_are_ignored(env):
     assert env.engine.calls == 0
 
 
-def test_unexpected_error_raises_for_lambda_retry_then_recovers(env):
+def test_recognition_failure_is_permanent_with_one_dlq_message(env):
+    """The same bytes would fail the same way again: no retries, one DLQ message with the reason."""
     ev = env.put("incoming/r.png", PAGE)
-    env.engine.fail = RuntimeError("simulated crash")
-    with pytest.raises(BatchRetryableError, match="simulated crash"):
+    env.engine.fail = RuntimeError("simulated bug")
+    out = env.proc.handle_event(ev)["outcomes"][0]
+    assert out["status"] == "failed" and out["code"] == "internal_error"
+    err = env.get_json("results/r.png.error.json")
+    assert err["error"]["code"] == "internal_error" and "RuntimeError" in err["error"]["message"]
+    meta = env.s3.head_object(Bucket=env.bucket, Key="results/r.png.error.json")["Metadata"]
+    assert meta["permanent"] == "true" and meta["status"] == "500"
+    (msg,) = drain(env.sqs, env.dlq)
+    assert json.loads(msg["Body"])["error"]["code"] == "internal_error"
+    calls = env.engine.calls
+    assert env.proc.handle_event(ev)["outcomes"][0]["status"] == "skipped" and env.engine.calls == calls
+
+
+def test_transient_s3_error_raises_for_lambda_retry_then_recovers(env, monkeypatch):
+    from botocore.exceptions import ClientError
+    ev = env.put("incoming/r.png", PAGE)
+    real_get = env.s3.get_object
+
+    def throttled(**kw):
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "reduce your request rate"}}, "GetObject")
+
+    monkeypatch.setattr(env.s3, "get_object", throttled)
+    with pytest.raises(BatchRetryableError, match="SlowDown"):
         env.proc.handle_event(ev)
     meta = env.s3.head_object(Bucket=env.bucket, Key="results/r.png.error.json")["Metadata"]
     assert meta["permanent"] == "false" and meta["status"] == "500"
     assert drain(env.sqs, env.dlq) == []  # Lambda's on-failure destination reports it after the retries
-    env.engine.fail = None  # the retry (same event) is not skipped and cleans up
+    monkeypatch.setattr(env.s3, "get_object", real_get)   # the retry (same event) is not skipped and cleans up
     assert env.proc.handle_event(ev)["outcomes"][0]["status"] == "done"
     assert env.exists("results/r.png.json") and not env.exists("results/r.png.error.json")
+    assert not env.exists("results/r.png.claim")
+
+
+@pytest.mark.parametrize("name", ["ctl\x01char\x1f.png", "/".join(["长" * 60] * 5) + ".png",
+                                  "/".join(["k" * 200] * 5) + ".png"])
+def test_keys_that_used_to_never_complete(env, name):
+    """Control characters; a key whose escaped form is beyond S3's 2 KB of metadata; a key whose
+    result key would be beyond S3's 1,024 bytes. (The source keys are valid, <= 1,024 bytes, in
+    folders: SeaweedFS stores each folder level as a file name, at most 255 bytes.)"""
+    key = "incoming/" + name
+    summary = env.proc.handle_event(env.put(key, PAGE))
+    out = summary["outcomes"][0]
+    assert out["status"] == "done", out
+    assert len(out["result_key"].encode()) <= 1024
+    doc = env.get_json(out["result_key"])
+    assert doc["source"]["key"] == key and doc["success"] is True   # the mapping is in the body
+    meta = env.s3.head_object(Bucket=env.bucket, Key=out["result_key"])["Metadata"]
+    assert sum(len(k) + len(v) for k, v in meta.items()) <= 2048
+
+
+def test_a_malformed_record_does_not_abort_the_others(env):
+    ev = env.put("incoming/ok.png", PAGE)
+    broken = copy.deepcopy(ev["Records"][0])
+    del broken["s3"]["bucket"]
+    ev["Records"].insert(0, broken)
+    outcomes = env.proc.handle_event(ev)["outcomes"]
+    assert [o["status"] for o in outcomes] == ["ignored", "done"] and "malformed" in outcomes[0]["reason"]
+
+
+def test_concurrent_deliveries_of_one_event_recognise_once(env):
+    import threading
+    ev = env.put("incoming/twice.png", PAGE)
+    gate = threading.Event()
+    real = env.engine.engine
+
+    class Slow:
+        def run_bytes(self, data, mode="auto"):
+            gate.wait(10)   # hold the claim until the second delivery has looked
+            return real.run_bytes(data, mode)
+
+    env.engine.engine = Slow()
+    results = []
+    t = threading.Thread(target=lambda: results.append(env.proc.handle_event(copy.deepcopy(ev))))
+    t.start()
+    for _ in range(100):   # wait until the first delivery holds its claim
+        if env.exists("results/twice.png.claim"):
+            break
+        time.sleep(0.05)
+    second = env.proc.handle_event(copy.deepcopy(ev))["outcomes"][0]
+    gate.set()
+    t.join(30)
+    assert second["status"] == "skipped" and "another delivery" in second["reason"]
+    assert results[0]["outcomes"][0]["status"] == "done" and env.engine.calls == 1
+    assert not env.exists("results/twice.png.claim")
 
 
 def test_unicode_keys_and_several_records_in_one_event(env):

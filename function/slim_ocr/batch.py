@@ -3,15 +3,26 @@ result is written back to S3.
 
 For an object ``incoming/<name>`` (in the bucket named by the event):
 
-* success  -> ``results/<name>.json``: exactly the API's success JSON (``OcrResult.to_dict()``);
-* a permanent failure (not an image, corrupt, too large: the API's ``OcrError``s, same limits and
-  codes) -> ``results/<name>.error.json``: exactly the API's error JSON
-  ``{"success": false, "error": {"code", "message"}}``, plus one message with the reason on the
-  dead-letter queue (``DLQ_URL``), so nothing is silently lost;
-* an unexpected failure (S3 throttling, a bug, ...) -> the invocation raises, Lambda retries the
-  async event and finally hands it, with the error message, to the function's on-failure
-  destination (the same SQS queue; see template.yaml). A best-effort ``.error.json`` with code
-  ``internal_error`` is written too; it does not stop a retry.
+* success  -> ``results/<name>.json``: the API's success JSON (``OcrResult.to_dict()``) plus
+  ``source`` (bucket, key, etag);
+* a permanent failure -> ``results/<name>.error.json``: the API's error JSON
+  ``{"success": false, "error": {"code", "message"}}`` plus ``source``, and one message with the
+  reason on the dead-letter queue (``DLQ_URL``), so nothing is silently lost. Permanent: the
+  API's ``OcrError``s (not an image, corrupt, too large: same limits and codes) and any other
+  failure while recognising the image (deterministic: a retry would fail alike; code
+  ``internal_error``);
+* a transient failure (S3/SQS errors, throttling) -> the record is reported ``error`` and the
+  invocation raises after every record was tried, so Lambda retries the event and finally hands
+  it to the on-failure destination (the same SQS queue; see template.yaml). A best-effort
+  ``.error.json`` with code ``internal_error`` is written too; it does not stop a retry.
+
+Keys: a result key that would exceed S3's 1,024 bytes becomes ``results/_long/<sha256 of the
+source key>.json`` (the source key is in the body's ``source``). Metadata values are
+percent-encoded (ASCII, no control characters) and a source key too long for S3's 2 KB of
+metadata is recorded by its sha256. Records are isolated: a malformed one is reported
+``ignored`` and the others go on. Concurrent deliveries of one event: the first to create the
+claim object ``results/<name>.claim`` (a conditional write, If-None-Match) recognises; the others
+skip it; a claim older than ``CLAIM_TTL_S`` (a crashed worker) is taken over.
 
 Every result object carries the source's ETag in its metadata (``x-amz-meta-source-etag``).
 Idempotency: a re-delivered event whose source ETag already has a result (or a permanent error)
@@ -25,13 +36,14 @@ the source bucket), DLQ_URL (optional), OCR_MODE (``auto``), MAX_IMAGE_BYTES / M
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
 from .errors import ImageTooLarge, OcrError
 from .image_io import MAX_BYTES
@@ -39,6 +51,9 @@ from .image_io import MAX_BYTES
 log = logging.getLogger("slim_ocr.batch")
 
 JSON_TYPE = "application/json; charset=utf-8"
+MAX_KEY_BYTES = 1024          # S3's limit on a key (UTF-8)
+MAX_META_VALUE = 1024         # S3 allows 2 KB of user metadata in all; the source key may take half
+CLAIM_TTL_S = 16 * 60         # longer than the function's 15-minute maximum run
 
 
 class BatchRetryableError(RuntimeError):
@@ -78,6 +93,25 @@ def _norm_etag(etag: str | None) -> str:
     return (etag or "").strip().strip('"')
 
 
+class _Unprocessable(OcrError):
+    status, code = 500, "internal_error"
+
+
+def _record_key(record) -> str:
+    try:
+        return str(record["s3"]["object"]["key"])
+    except (KeyError, TypeError):
+        return "?"
+
+
+def _key_meta(key: str) -> dict[str, str]:
+    """The source key as S3 metadata can carry it: percent-encoded, or its sha256 when too long."""
+    quoted = quote(key, safe="/")
+    if len(quoted) <= MAX_META_VALUE:
+        return {"source-key": quoted}
+    return {"source-key-sha256": hashlib.sha256(key.encode("utf-8")).hexdigest()}
+
+
 def _is_missing(exc: Exception, *codes: str) -> bool:
     err = getattr(exc, "response", {}).get("Error", {})
     return str(err.get("Code")) in codes
@@ -104,18 +138,33 @@ class BatchProcessor:
 
     # ---- keys --------------------------------------------------------------------------
     def result_keys(self, key: str) -> tuple[str, str]:
+        return self._keys(key)[:2]
+
+    def _keys(self, key: str) -> tuple[str, str, str]:
+        """(result, error, claim) keys of a source key; hashed when they would not fit S3's limit."""
         name = key[len(self.settings.input_prefix):] if key.startswith(self.settings.input_prefix) else key
         base = f"{self.settings.result_prefix}{name}"
-        return f"{base}.json", f"{base}.error.json"
+        if len(f"{base}.error.json".encode("utf-8")) > MAX_KEY_BYTES:
+            base = f"{self.settings.result_prefix}_long/{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
+        return f"{base}.json", f"{base}.error.json", f"{base}.claim"
 
     # ---- event -------------------------------------------------------------------------
     def handle_event(self, event: dict, request_id: str | None = None) -> dict:
         records = event.get("Records") or []
         outcomes = []
         for record in records:
-            if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith("ObjectCreated"):
-                outcomes.append(Outcome(key=str(record.get("s3", {}).get("object", {}).get("key")),
-                                        status="ignored", reason="not an S3 ObjectCreated record"))
+            if not isinstance(record, dict) or record.get("eventSource") != "aws:s3" \
+                    or not str(record.get("eventName", "")).startswith("ObjectCreated"):
+                outcomes.append(Outcome(key=_record_key(record), status="ignored",
+                                        reason="not an S3 ObjectCreated record"))
+                continue
+            try:
+                bucket, key = record["s3"]["bucket"]["name"], record["s3"]["object"]["key"]
+                if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
+                    raise TypeError("bucket name and key must be non-empty strings")
+            except (KeyError, TypeError) as exc:
+                outcomes.append(self._log(Outcome(key=_record_key(record), status="ignored",
+                                                  reason=f"malformed record: {exc}")))
                 continue
             outcomes.append(self.process_record(record, request_id))
         summary = {"processed": len(outcomes), "outcomes": [asdict(o) for o in outcomes]}
@@ -132,8 +181,9 @@ class BatchProcessor:
         if not key.startswith(self.settings.input_prefix) or key.endswith("/"):
             return Outcome(key, "ignored", reason=f"not an object under {self.settings.input_prefix}")
         out_bucket = self.settings.result_bucket or bucket
-        result_key, error_key = self.result_keys(key)
+        result_key, error_key, claim_key = self._keys(key)
         t0 = time.perf_counter()
+        claimed = False
         try:
             try:
                 head = self.s3.head_object(Bucket=bucket, Key=key)
@@ -148,6 +198,9 @@ class BatchProcessor:
                 return self._log(Outcome(key, "skipped", result_key, reason="result already exists"))
             if self._has_result(out_bucket, error_key, etag, permanent_only=True):
                 return self._log(Outcome(key, "skipped", error_key, reason="already failed permanently"))
+            if not self._claim(out_bucket, claim_key, etag, request_id):
+                return self._log(Outcome(key, "skipped", reason="being recognised by another delivery of the event"))
+            claimed = True
             try:
                 size = int(head.get("ContentLength", 0))
                 if size > self.settings.max_bytes:  # refused before download, as the API does
@@ -158,7 +211,13 @@ class BatchProcessor:
                     if _is_missing(exc, "412", "PreconditionFailed", "404", "NoSuchKey"):
                         return self._log(Outcome(key, "skipped", reason="object changed or vanished while reading"))
                     raise
-                result = self.engine.run_bytes(body, self.settings.mode)
+                try:
+                    result = self.engine.run_bytes(body, self.settings.mode)
+                except OcrError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 -- the same bytes would fail the same way again
+                    log.exception("recognition failed", extra={"key": key, "bucket": bucket})
+                    raise _Unprocessable(f"the image could not be processed ({type(exc).__name__})") from exc
             except OcrError as exc:
                 return self._permanent_failure(bucket, key, etag, out_bucket, result_key, error_key, exc, request_id)
             doc = result.to_dict()
@@ -176,6 +235,9 @@ class BatchProcessor:
             except Exception:  # noqa: BLE001
                 pass
             return Outcome(key, "error", error_key, reason=f"{type(exc).__name__}: {exc}", code="internal_error")
+        finally:
+            if claimed:
+                self._release(out_bucket, claim_key)
 
     # ---- helpers -----------------------------------------------------------------------
     def _has_result(self, bucket: str, key: str, etag: str, permanent_only: bool = False) -> bool:
@@ -189,10 +251,38 @@ class BatchProcessor:
             return False
         return _norm_etag(meta.get("source-etag")) == etag
 
+    def _claim(self, bucket: str, claim_key: str, etag: str, request_id: str | None) -> bool:
+        """Create the claim object if nobody holds a live claim on this version (If-None-Match: *)."""
+        body = json.dumps({"etag": etag, "request_id": request_id, "time": time.time()}).encode()
+        for _ in range(2):
+            try:
+                self.s3.put_object(Bucket=bucket, Key=claim_key, Body=body, IfNoneMatch="*",
+                                   ContentType=JSON_TYPE, Metadata={"source-etag": etag})
+                return True
+            except Exception as exc:  # noqa: BLE001
+                if not _is_missing(exc, "412", "PreconditionFailed", "409", "ConditionalRequestConflict"):
+                    raise
+            try:   # someone holds it: a live claim on this version wins; a stale or other one is taken over
+                held = json.loads(self.s3.get_object(Bucket=bucket, Key=claim_key)["Body"].read())
+            except Exception as exc:  # noqa: BLE001
+                if not _is_missing(exc, "404", "NoSuchKey"):
+                    raise
+                continue   # released meanwhile: try again
+            if held.get("etag") == etag and time.time() - float(held.get("time", 0)) < CLAIM_TTL_S:
+                return False
+            self._delete_stale(bucket, claim_key)
+        return False
+
+    def _release(self, bucket: str, claim_key: str) -> None:
+        try:
+            self._delete_stale(bucket, claim_key)
+        except Exception:  # noqa: BLE001 -- a leftover claim expires after CLAIM_TTL_S
+            log.warning("claim not released", extra={"key": claim_key})
+
     def _put_json(self, bucket: str, key: str, doc: dict, src_bucket: str, src_key: str, etag: str,
                   extra_meta: dict[str, str]) -> None:
-        meta = {"source-bucket": src_bucket, "source-key": src_key.encode("ascii", "backslashreplace").decode(),
-                "source-etag": etag, **extra_meta}
+        doc = {**doc, "source": {"bucket": src_bucket, "key": src_key, "etag": etag}}
+        meta = {"source-bucket": src_bucket, "source-etag": etag, **extra_meta, **_key_meta(src_key)}
         self.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(doc, ensure_ascii=False).encode("utf-8"),
                            ContentType=JSON_TYPE, Metadata=meta)
 

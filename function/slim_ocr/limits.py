@@ -20,6 +20,20 @@ from .errors import OcrError
 from .runtime import available_cpus
 
 
+class Unauthorized(OcrError):
+    status, code = 401, "unauthorized"
+
+
+def check_token(expected: str | None, authorization: str | None) -> None:
+    """With ``API_TOKEN`` set, OCR requests must send ``Authorization: Bearer <token>``."""
+    if not expected:
+        return
+    import hmac  # noqa: PLC0415
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise Unauthorized("this API needs 'Authorization: Bearer <token>'")
+
+
 class ServerBusy(OcrError):
     status, code = 503, "busy"
     retry_after_s = 2
