@@ -15,7 +15,7 @@ APT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-zenhei fonts-wqy-m
 	fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
 	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk
 
-.PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
+.PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus train-engine train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
 	sam-cli validate build deploy deploy-frontend invoke start-api package-size lambda-test-prep clean
 
 help:
@@ -64,6 +64,14 @@ corpus: setup-dev ## build the training text corpus from Debian packages (data/c
 train: corpus ## train/resume the base CRNN for TIME_BUDGET seconds (runs/base)
 	$(PYTHON) -m pruning.training.train --run runs/base --time-budget $(TIME_BUDGET) \
 		$$( [ -f runs/base/last.pt ] || [ ! -f models/base/crnn_base.pt ] || echo --init-from models/base/crnn_base.pt )
+
+# The CRNN retrained on the capture-like data engine (issue 16): grown charset, head grown from the
+# committed base, a lower LR than from scratch. Resumes from runs/engine/last.pt.
+ENGINE_LR ?= 3e-4
+train-engine: corpus ## continue the base CRNN on the data engine's lines for TIME_BUDGET seconds (runs/engine)
+	$(PYTHON) -m pruning.training.train --run runs/engine --time-budget $(TIME_BUDGET) --data engine \
+		--charset models/charset/extended.txt --lr $(ENGINE_LR) --warmup-steps 500 --sparsity 0 \
+		$$( [ -f runs/engine/last.pt ] || echo --init-from models/base/crnn_base.pt )
 
 ship-checkpoint: ## copy runs/base/best.pt (fp16 weights + counters), its log and curve to models/base/
 	$(PYTHON) -m pruning.training.ship_checkpoint runs/base/best.pt models/base/crnn_base.pt

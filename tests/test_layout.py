@@ -70,3 +70,48 @@ def test_slim_ocr_builds_as_a_wheel(tmp_path):
     names = set(zipfile.ZipFile(whl).namelist())
     assert {"slim_ocr/contract.py", "slim_ocr/recognizer.py", "slim_ocr/bundle.py"} <= names
     assert not any(n.startswith(("pruning/", "bench/", "tests/")) for n in names)
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(REPO / "function" if path.is_relative_to(REPO / "function") else REPO).with_suffix("")
+    parts = list(rel.parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_cycle_between_modules():
+    """Module-level graph of the project's own imports (function-level ones too) has no cycle."""
+    files = [p for d in ("function/slim_ocr", "pruning", "bench") for p in (REPO / d).rglob("*.py")]
+    mods = {_module_name(p): p for p in files}
+    graph = {}
+    for name, path in mods.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        deps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:   # relative: resolve against the package
+                base = name.split(".")[: -node.level] if not path.name == "__init__.py" else name.split(".")[: len(name.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+                deps.update(t for t in (target, *(f"{target}.{a.name}" for a in node.names)) if t in mods)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                deps.update(t for t in (node.module, *(f"{node.module}.{a.name}" for a in node.names)) if t in mods)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name in mods)
+        graph[name] = deps - {name}
+    # a package's __init__ re-exporting its modules is not a cycle through them
+    graph = {n: {d for d in ds if not n.startswith(d + ".")} for n, ds in graph.items()}
+    seen, stack, cycles = {}, [], []
+
+    def visit(n):
+        seen[n] = "open"
+        stack.append(n)
+        for d in graph.get(n, ()):
+            if seen.get(d) == "open":
+                cycles.append(stack[stack.index(d):] + [d])
+            elif d not in seen:
+                visit(d)
+        stack.pop()
+        seen[n] = "done"
+
+    for n in sorted(graph):
+        if n not in seen:
+            visit(n)
+    assert not cycles, cycles[:3]

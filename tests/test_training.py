@@ -94,3 +94,29 @@ def test_onnx_export_matches_pytorch(tmp_path):
     model = CRNN(CRNNConfig(width_mult=0.25, lstm_hidden=16, last_channels=32))
     stats = export(model, tmp_path / "m.onnx")
     assert stats["max_abs_diff"] < 1e-4
+
+
+def test_extended_charset_extends_the_shipped_one():
+    from pruning.training.build_charset import build
+    base, ext = build(), build(extended=True)
+    assert ext[:len(base)] == base and len(ext) == len(base) + 16 + 3008
+    assert {"–", "•", "±", "⑳", "瞿"} <= set(ext) - set(base)   # 瞿: a GB2312 level-2 Hanzi
+
+
+def test_grown_head_keeps_the_old_rows_and_reads_as_before():
+    from pruning.training.checkpoint import grow_head
+    torch.manual_seed(0)
+    old = ["a", "b", "c", "中"]
+    new = ["a", "b", "c", "中", "–", "国"]
+    for rank in (None, 4):   # the dense head and the low-rank (pruned) one
+        m = CRNN(CRNNConfig(num_classes=len(old) + 1, width_mult=0.25, lstm_hidden=16, last_channels=32)).eval()
+        if rank:
+            from pruning.compression.core.surgery import factorize_head
+            factorize_head(m, rank)
+        x = torch.randn(2, 1, 32, 64)
+        ref = m(x)
+        grow_head(m, old, new)
+        out = m(x)
+        assert out.shape[-1] == len(new) + 1 and m.cfg.num_classes == len(new) + 1
+        assert torch.equal(out[..., :len(old) + 1], ref)             # blank + old classes: the same rows
+        assert torch.equal(out.argmax(-1), ref.argmax(-1))           # the new classes start out unlikely

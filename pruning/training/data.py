@@ -108,3 +108,30 @@ def build_val_set(charset: Charset, n: int, val_dir: str | Path, augment: bool =
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, n=n, texts=np.array(texts), **{f"l{i}": x for i, x in enumerate(lines)})
     return {"lines": lines, "texts": texts}
+
+
+class EngineLines(IterableDataset):
+    """Training batches from the capture-like data engine (``pruning.dataengine``), encoded for CTC.
+
+    The engine's stream is seeded by ``[seed, start_batch]``: a resumed run goes on with fresh
+    lines rather than the exact batches it would have seen (the engine draws from a pool of
+    page views, which a batch index cannot address)."""
+
+    def __init__(self, charset: Charset, batch_size: int, seed: int, start_batch: int = 0,
+                 spec: InputSpec = CRNN_INPUT, **engine_kw):
+        self.charset, self.batch_size, self.seed, self.start_batch = charset, batch_size, seed, start_batch
+        self.spec, self.engine_kw = spec, engine_kw
+
+    def __iter__(self):
+        from pruning.dataengine import DataEngine  # noqa: PLC0415 (Chromium and page cache only when used)
+
+        engine = DataEngine(seed=self.seed, charset=self.charset, render_missing=False, **self.engine_kw)
+        rng = np.random.default_rng([self.seed, self.start_batch])
+        try:
+            for b in engine.batches(self.spec, self.batch_size, rng=rng, width_multiple=BUCKET):
+                targets, target_lengths = encode_targets(b["texts"], self.charset)
+                widths = torch.from_numpy(b["widths"]).long()
+                yield {"images": torch.from_numpy(b["images"]), "targets": targets, "target_lengths": target_lengths,
+                       "input_lengths": widths // self.spec.width_stride, "texts": b["texts"]}
+        finally:
+            engine.close()

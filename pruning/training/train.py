@@ -1,10 +1,17 @@
-"""Train the base CRNN with CTC on synthetic lines; resumable, time-bounded.
+"""Train the base CRNN with CTC; resumable, time-bounded.
 
     python -m pruning.training.train --run runs/base --time-budget 3600
+    python -m pruning.training.train --run runs/engine --data engine --charset models/charset/extended.txt \
+        --init-from models/base/crnn_base.pt
 
-Resumes from ``<run>/last.pt`` when present (exact: model, optimiser, step, RNG and
-data-stream position); otherwise from ``--init-from`` weights (e.g. the committed
-checkpoint, optimiser state starts fresh) or from scratch.
+Data (``--data``): ``synthetic`` -- the Pillow renderer's stream (``SyntheticLines``), or
+``engine`` -- the capture-like data engine (``pruning.dataengine``: Chromium pages, camera model,
+detector-like crops, and the Pillow renderer; ``--engine-mix``). Resumes from ``<run>/last.pt``
+when present (model, optimiser, step, RNG; the synthetic stream continues exactly where it was,
+the engine stream continues with a stream seeded by the step); otherwise from ``--init-from``
+weights (e.g. the committed checkpoint; optimiser state starts fresh), whose head grows to
+``--charset`` when that charset extends ``--init-charset`` (``checkpoint.grow_head``), or from
+scratch.
 """
 from __future__ import annotations
 
@@ -22,12 +29,12 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from pruning import REPO
-from slim_ocr.charset import load_charset
-from slim_ocr.preprocess import prepare_line
-from pruning.training.checkpoint import save_atomic
-from pruning.training.optim import make_optimizer
-from pruning.training.data import Curriculum, SyntheticLines, build_val_set
 from pruning.evaluation.predict import evaluate
+from pruning.training.checkpoint import grow_head, save_atomic
+from pruning.training.data import Curriculum, EngineLines, SyntheticLines, build_val_set
+from pruning.training.optim import make_optimizer
+from slim_ocr.charset import DEFAULT_CHARSET, load_charset
+from slim_ocr.preprocess import prepare_line
 from pruning.training.model import CRNN, CRNNConfig, count_params
 
 
@@ -73,7 +80,7 @@ class Trainer:
         self.args = args
         self.run = Path(args.run)
         self.run.mkdir(parents=True, exist_ok=True)
-        self.charset = charset or load_charset()
+        self.charset = charset or load_charset(args.charset)
         torch.manual_seed(args.seed)
         cfg = CRNNConfig(num_classes=self.charset.num_classes, width_mult=args.width_mult,
                          last_channels=args.last_channels, lstm_hidden=args.lstm_hidden)
@@ -109,7 +116,17 @@ class Trainer:
             print(f"resumed {last} at step {self.step} ({self.samples} samples)")
         elif self.args.init_from:
             ck = torch.load(self.args.init_from, weights_only=False)
-            self.model.load_state_dict({k: v.float() for k, v in ck["model"].items()})
+            weights = {k: v.float() for k, v in ck["model"].items()}
+            old = load_charset(self.args.init_charset)
+            if old.num_classes != self.charset.num_classes:   # a grown charset: copy the learned rows
+                small = CRNN(CRNNConfig(**{**self.model.cfg.to_dict(), "num_classes": old.num_classes}))
+                small.load_state_dict(weights)
+                grow_head(small, old.chars, self.charset.chars, seed=self.args.seed)
+                weights = small.state_dict()
+                print(f"head grown {old.num_classes} -> {self.charset.num_classes} classes "
+                      f"({sum(c in old.index for c in self.charset.chars)} rows kept)")
+            self.model.load_state_dict(weights)
+            self.opt = make_optimizer(self.model, self.args.lr, self.args.weight_decay)
             self.step, self.samples = ck.get("step", 0), ck.get("samples", 0)
             self.train_seconds = ck.get("train_seconds", 0.0)
             self.args.warmup_steps = self.step + self.args.warmup_steps  # re-warm fresh Adam moments
@@ -136,8 +153,13 @@ class Trainer:
         return loss.item()
 
     def loader(self):
-        ds = SyntheticLines(self.charset, self.args.batch_size, self.args.seed, start_batch=self.step,
-                            curriculum=self.curriculum)
+        a = self.args
+        if a.data == "engine":
+            mix = {k: float(v) for k, v in (kv.split("=") for kv in a.engine_mix.split(","))}
+            ds = EngineLines(self.charset, a.batch_size, a.seed, start_batch=self.step, spec=CRNN.input_spec,
+                             mix=mix, pages=a.engine_pages)
+        else:
+            ds = SyntheticLines(self.charset, a.batch_size, a.seed, start_batch=self.step, curriculum=self.curriculum)
         return DataLoader(ds, batch_size=None, num_workers=self.args.workers, prefetch_factor=4 if self.args.workers else None,
                           persistent_workers=False, worker_init_fn=_ignore_stop_signals)
 
@@ -205,6 +227,12 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default=str(REPO / "runs" / "base"))
     ap.add_argument("--init-from", default=None, help="weights-only checkpoint to start from when no last.pt")
+    ap.add_argument("--charset", default=str(DEFAULT_CHARSET), help="charset file the model is trained on")
+    ap.add_argument("--init-charset", default=str(DEFAULT_CHARSET), help="charset of the --init-from checkpoint")
+    ap.add_argument("--data", choices=["synthetic", "engine"], default="synthetic")
+    ap.add_argument("--engine-mix", default="pillow=0.35,html=0.2,html_photo=0.4,html_clean=0.05",
+                    help="source=weight,... of the data engine (--data engine)")
+    ap.add_argument("--engine-pages", type=int, default=600, help="cached Chromium page seeds to cut lines from")
     ap.add_argument("--time-budget", type=float, default=0, help="seconds; 0 = until --max-steps")
     ap.add_argument("--max-steps", type=int, default=10_000_000)
     ap.add_argument("--batch-size", type=int, default=32)
