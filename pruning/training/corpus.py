@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pruning import REPO
 from pruning.evaluation.reserved import refuse_reserved
-from slim_ocr.charset import load_charset
+from slim_ocr.charset import DEFAULT_CHARSET, load_charset
 
 DATA = REPO / "data"
 CORPUS_DIR = DATA / "corpus"
@@ -113,9 +113,13 @@ def iter_documents(root: Path, lang: str):
                 yield roff_to_text(gzip.open(f, "rt", encoding="utf-8", errors="ignore").read())
 
 
-def build(root: Path = DATA) -> dict[str, int]:
+def build(root: Path = DATA, charset_path: Path | None = None) -> dict[str, int]:
+    """Segments normalised with the widest charset the project trains on (the extended one, a
+    superset of the shipped CRNN's), so that its extra characters stay in the text; every
+    consumer normalises again with its own charset."""
     fetch_packages(ZH_PACKAGES + EN_PACKAGES, root)
-    cs = load_charset()
+    from pruning.training.build_charset import EXTENDED_OUT  # noqa: PLC0415
+    cs = load_charset(str(charset_path or (EXTENDED_OUT if EXTENDED_OUT.exists() else DEFAULT_CHARSET)))
     CORPUS_DIR.mkdir(parents=True, exist_ok=True)
     counts = {}
     for lang in ("zh", "en"):
