@@ -32,6 +32,9 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     # Spin-waiting threads fight for the CPU on small/busy machines (Lambda, shared cores).
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # OCR_ORT_ARENA=0: no CPU memory arena (it keeps the largest batch's buffers for good);
+    # measured by bench/reliability.py
+    opts.enable_cpu_mem_arena = os.environ.get("OCR_ORT_ARENA", "1") != "0"
     return opts
 
 
