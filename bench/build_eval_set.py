@@ -16,10 +16,15 @@ segments -> ground truth normalised with the service's normaliser (lines with
 characters outside the charset are dropped) -> crops with a small margin, checked
 against the pixels (sane height, ink present, ink spans the box) -> up to ``--cap``
 lines per language sampled deterministically across documents and pages -> a
-"photo" variant of every line with seeded camera-like degradation.
+"photo" variant of every line with seeded camera-like degradation of the crop -> a
+"capture" variant of every line: its whole page photographed by a simulated phone
+(``bench/capture.py``: pose, lens, light, sensor, ISP, JPEG; seeded per page), the line's
+ground-truth box mapped through the same geometry and cut loosely as a detector would.
 
-Output: ``data/eval/{clean,photo}/{zh,en}/NNNNN.png``, ``data/eval/labels.jsonl`` and
-contact sheets in ``data/eval/sheets/`` to look at.
+Output: ``data/eval/{clean,photo,capture}/{zh,en}/NNNNN.png``, ``data/eval/labels.jsonl``,
+contact sheets in ``data/eval/sheets/`` to look at, a few page photos in
+``data/eval/capture_pages/``, and (``main`` only) ``reports/eval_set/`` sheets of the capture
+variant. The clean and photo variants do not depend on the capture variant.
 
     python -m bench.build_eval_set            # fetch sources if needed, build
 """
@@ -45,8 +50,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 from slim_ocr.charset import load_charset
 
+from . import capture as camera
+
 SRC = REPO / "data" / "eval_src"
 OUT = REPO / "data" / "eval"
+REPORT = REPO / "reports" / "eval_set"
+VARIANTS = ("clean", "photo", "capture")
 DPIS = (100, 150, 200)
 MIN_CHARS, MAX_CHARS = 2, 40
 SEED = 20240607
@@ -434,6 +443,77 @@ def degrade_photo(img: np.ndarray, seed: int) -> np.ndarray:
     return cv2.imdecode(enc, cv2.IMREAD_COLOR)
 
 
+# --------------------------------------------------------------------------- capture variant
+
+def line_boxes(page: Page) -> list[tuple[float, float, float, float]]:
+    """The box (points) of every text-layer line of a page."""
+    return [(min(w.x0 for w in ws), min(w.y0 for w in ws), max(w.x1 for w in ws), max(w.y1 for w in ws))
+            for ws in page.lines]
+
+
+def neighbour_room(boxes, own: int, box) -> tuple[float, float, float, float]:
+    """Free space (points) from ``box`` (a segment of line ``own``) to the other lines of the
+    page: (left, right, above, below); 3 line heights where nothing is near."""
+    x0, y0, x1, y1 = box
+    h = max(y1 - y0, 1e-6)
+    far = 3 * h
+    left = right = above = below = far
+    for i, (a0, b0, a1, b1) in enumerate(boxes):
+        if i == own:
+            continue
+        v_overlap = min(y1, b1) - max(y0, b0)
+        h_overlap = min(x1, a1) - max(x0, a0)
+        if v_overlap > 0.3 * min(h, b1 - b0):            # same row: another column
+            if a1 <= x0 + 0.5:
+                left = min(left, x0 - a1)
+            elif a0 >= x1 - 0.5:
+                right = min(right, a0 - x1)
+        elif h_overlap > 0:
+            if (b0 + b1) / 2 < (y0 + y1) / 2:
+                above = min(above, max(0.0, y0 - b1))
+            else:
+                below = min(below, max(0.0, b0 - y1))
+    return left, right, above, below
+
+
+def capture_lines(page_img: np.ndarray, dpi: int, page: Page, lines: list[Candidate], seed: int):
+    """Photograph one page and cut ``lines`` (candidates of that page) from the photo.
+    Returns (photo, geometry, [(crop, info)]). Deterministic: the shot depends on the page
+    and ``seed``, each crop on its line's key."""
+    s = dpi / 72.0
+    boxes = line_boxes(page)
+    line_px = float(np.median([b[3] - b[1] for b in boxes])) * s if boxes else 12 * s
+    key = f"{lines[0].doc}/{lines[0].pdf}/{lines[0].page}" if lines else "page"
+    photo, geo = camera.capture_page(page_img, zlib.crc32(f"{seed}/capture/{key}".encode()), line_px)
+    out = []
+    for c in lines:
+        left, right, above, below = neighbour_room(boxes, c.line, c.box)
+        room = (min(c.room[0], left) * s, min(c.room[1], right) * s)
+        crop, info = camera.line_crop(photo, geo, tuple(v * s for v in c.box), room, (above * s, below * s),
+                                      seed=zlib.crc32(f"{seed}/capture/{c.key}".encode()))
+        out.append((crop, {**info, **{k: geo.params[k] for k in ("tilt_deg", "jpeg_q", "glyph_px_centre")}}))
+    return photo, geo, out
+
+
+def page_view(photo: np.ndarray, geo, boxes_px, path: Path, detail_h: int = 420) -> None:
+    """A page photo for the report: the whole frame (halved, ground-truth line quads drawn)
+    beside an unscaled detail of its middle."""
+    vis = photo.copy()
+    for b in boxes_px:
+        top, bot = camera.line_quad(geo, b)
+        cv2.polylines(vis, [np.r_[top, bot[::-1]].round().astype(np.int32)], True, (0, 0, 255), 1, cv2.LINE_AA)
+    h, w = photo.shape[:2]
+    small = cv2.resize(vis, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    cy, cx = h // 2, w // 2
+    dw = min(w, 640)
+    detail = photo[max(0, cy - detail_h // 2):cy + detail_h // 2, max(0, cx - dw // 2):cx + dw // 2]
+    canvas = np.full((max(small.shape[0], detail.shape[0]), small.shape[1] + 10 + detail.shape[1], 3), 255, np.uint8)
+    canvas[:small.shape[0], :small.shape[1]] = small
+    canvas[:detail.shape[0], small.shape[1] + 10:] = detail
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), canvas, [cv2.IMWRITE_JPEG_QUALITY, 80])
+
+
 # --------------------------------------------------------------------------- contact sheet
 
 def _label_font(size: int):
@@ -464,13 +544,14 @@ def contact_sheet(records: list[dict], root: Path, path: Path, cols: int = 2, ro
         sheet.paste(Image.fromarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)), (x, y))
         draw.text((x, y + row_h + 1), f"{i}: {r['text']}", fill=(200, 0, 0), font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path)
+    sheet.save(path, **({"quality": 80} if path.suffix.lower() in (".jpg", ".jpeg") else {}))
 
 
 # --------------------------------------------------------------------------- build
 
 def build(out: Path = OUT, src: Path = SRC, cap: int = 600, minimum: int = 500, seed: int = SEED,
-          per_page: int = 6, verbose: bool = True) -> list[dict]:
+          per_page: int = 6, verbose: bool = True, report: Path | None = None) -> list[dict]:
+    """Build the set into ``out``; ``report``: also write the capture sheets and a page view there."""
     t0 = time.time()
     check_no_corpus_overlap()
     cs = load_charset()
@@ -492,9 +573,13 @@ def build(out: Path = OUT, src: Path = SRC, cap: int = 600, minimum: int = 500, 
     records: list[dict] = []
     drops: dict[str, int] = {}
     page_cache: dict[tuple, np.ndarray] = {}
+    layers: dict[tuple[str, str], list[Page]] = {}
+    views: dict[str, list] = {}
+    t_capture = 0.0
     for lang in ("zh", "en"):
         order = interleave(all_cands, lang, weights[lang], per_page, seed)
         kept: list[tuple[Candidate, np.ndarray, int]] = []
+        captured: dict[str, tuple[np.ndarray, dict]] = {}
         pos = 0
         while len(kept) < cap and pos < len(order):
             # render the pages of the next chunk in page order, then check in sampling order
@@ -504,6 +589,7 @@ def build(out: Path = OUT, src: Path = SRC, cap: int = 600, minimum: int = 500, 
             page_cache.clear()
             for key in need:
                 page_cache[key] = render_page(pdf_paths[key[:2]], key[2], page_dpi(*key))
+            first_new = len(kept)
             for c in chunk:
                 if len(kept) >= cap:
                     break
@@ -514,40 +600,82 @@ def build(out: Path = OUT, src: Path = SRC, cap: int = 600, minimum: int = 500, 
                     drops[why] = drops.get(why, 0) + 1
                     continue
                 kept.append((c, crop, dpi))
+            # capture variant: photograph each page once, cut its kept lines from the photo
+            t1 = time.time()
+            by_page: dict[tuple, list[Candidate]] = {}
+            for c, _, _ in kept[first_new:]:
+                by_page.setdefault((c.doc, c.pdf, c.page), []).append(c)
+            for key in sorted(by_page):
+                if key[:2] not in layers:
+                    layers[key[:2]] = text_layer(pdf_paths[key[:2]], src)
+                dpi = page_dpi(*key)
+                photo, geo, crops = capture_lines(page_cache[key], dpi, layers[key[:2]][key[2] - 1], by_page[key], seed)
+                for c, cr in zip(by_page[key], crops):
+                    captured[c.key] = cr
+                if len(views.setdefault(lang, [])) < 2:              # page views: the first two shots
+                    boxes = [tuple(v * dpi / 72.0 for v in b) for b in line_boxes(layers[key[:2]][key[2] - 1])]
+                    views.setdefault(lang, []).append((key, photo, geo, boxes))
+            t_capture += time.time() - t1
         if len(kept) < minimum:
             raise SystemExit(f"only {len(kept)} {lang} lines passed (need {minimum})")
         for i, (c, crop, dpi) in enumerate(kept):
-            for variant in ("clean", "photo"):
-                rel = f"{variant}/{lang}/{i:05d}.png"
-                img = crop if variant == "clean" else degrade_photo(crop, zlib.crc32(f"{seed}/{c.key}".encode()))
-                (out / rel).parent.mkdir(parents=True, exist_ok=True)
-                cv2.imwrite(str(out / rel), img)
-                records.append({"file": rel, "text": c.text, "lang": lang, "variant": variant,
-                                "doc": c.doc, "pdf": c.pdf, "page": c.page, "line": c.line, "dpi": dpi})
+            records.extend(line_records(out, lang, i, c, crop, dpi, captured[c.key], seed))
     with open(out / "labels.jsonl", "w", encoding="utf-8") as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     for lang in ("zh", "en"):
-        for variant in ("clean", "photo"):
+        for variant in VARIANTS:
             sub = [r for r in records if r["lang"] == lang and r["variant"] == variant]
             contact_sheet(sub[:40], out, out / "sheets" / f"{lang}_{variant}.png")
+        for j, (key, photo, geo, boxes) in enumerate(views.get(lang, [])):
+            name = f"{lang}_{j}_{key[0]}_{key[1]}_p{key[2]}"
+            (out / "capture_pages").mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(out / "capture_pages" / f"{name}.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            if report is not None and j == 0:
+                page_view(photo, geo, boxes, report / f"capture_page_{lang}.jpg")
+        if report is not None:
+            sub = [r for r in records if r["lang"] == lang and r["variant"] == "capture"]
+            contact_sheet(sub[:40], out, report / f"capture_{lang}.jpg")
     if verbose:
         for lang in ("zh", "en"):
             sub = [r for r in records if r["lang"] == lang and r["variant"] == "clean"]
             per_doc: dict[str, int] = {}
             for r in sub:
                 per_doc[r["doc"]] = per_doc.get(r["doc"], 0) + 1
-            print(f"{lang}: {len(sub)} lines x 2 variants; by doc {per_doc}")
+            print(f"{lang}: {len(sub)} lines x {len(VARIANTS)} variants; by doc {per_doc}")
         print(f"dropped by pixel check: {drops}")
+        print(f"capture variant: {t_capture:.0f}s")
         print(f"wrote {len(records)} crops to {out} in {time.time() - t0:.0f}s")
     return records
 
 
+def line_records(out: Path, lang: str, i: int, c: Candidate, crop: np.ndarray, dpi: int,
+                 captured: tuple[np.ndarray, dict], seed: int) -> list[dict]:
+    """Write line ``i`` of ``lang`` in every variant; its labels.jsonl records."""
+    recs = []
+    for variant in VARIANTS:
+        rel = f"{variant}/{lang}/{i:05d}.png"
+        extra = {}
+        if variant == "clean":
+            img = crop
+        elif variant == "photo":
+            img = degrade_photo(crop, zlib.crc32(f"{seed}/{c.key}".encode()))
+        else:
+            img, extra = captured[0], {"capture": captured[1]}
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(out / rel), img)
+        recs.append({"file": rel, "text": c.text, "lang": lang, "variant": variant,
+                     "doc": c.doc, "pdf": c.pdf, "page": c.page, "line": c.line, "dpi": dpi, **extra})
+    return recs
+
+
 def main(argv=None) -> None:
+    cv2.setNumThreads(1)  # a shared machine; the output does not depend on it
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--src", type=Path, default=SRC)
-    ap.add_argument("--cap", type=int, default=600, help="lines per language (each in 2 variants)")
+    ap.add_argument("--cap", type=int, default=600, help="lines per language (each in every variant)")
+    ap.add_argument("--report", default=str(REPORT), help="where the capture sheets go ('' for nowhere)")
     ap.add_argument("--min", type=int, default=500, dest="minimum")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--sheet", nargs=3, metavar=("LANG", "VARIANT", "START"),
@@ -559,7 +687,7 @@ def main(argv=None) -> None:
         sub = [r for r in recs if r["lang"] == lang and r["variant"] == variant][start:start + 40]
         contact_sheet(sub, args.out, args.out / "sheets" / f"{lang}_{variant}_{start}.png")
         return
-    build(args.out, args.src, args.cap, args.minimum, args.seed)
+    build(args.out, args.src, args.cap, args.minimum, args.seed, report=Path(args.report) if args.report else None)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
     python -m bench.run_bench --limit 50         # quick: first 50 lines of each subset
     python -m bench.run_bench --model mine=path/to/bundle --peers rapidocr-v4
 
-Per system: accuracy per subset (zh/en x clean/photo; char accuracy = 1 - CER and
+Per system: accuracy per subset (zh/en x clean/photo/capture; char accuracy = 1 - CER and
 exact-line accuracy), p50/p90 latency per line at 1 and 2 threads (batch of one line,
 ONNX Runtime CPU; tesseract: wall time of one CLI call), model file size and
 parameter count (ONNX initializer elements). Prints a table and writes
@@ -28,7 +28,7 @@ from slim_ocr import bundle
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_JSON = Path(__file__).resolve().parent / "models.json"
-SUBSETS = ("zh/clean", "zh/photo", "en/clean", "en/photo")
+SUBSETS = ("zh/clean", "zh/photo", "zh/capture", "en/clean", "en/photo", "en/capture")
 
 
 def shown_path(path) -> str:
@@ -152,7 +152,7 @@ def table(res: dict) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     lines.append("chr = char accuracy (1 - CER), line = exact-line accuracy; latency: one line per call, "
                  "ONNX Runtime CPU (tesseract: CLI wall time per call)")
-    ns = [f"{s['name']}: " + ", ".join(f"{k} {v['char_acc_nospace']:.3f}" for k, v in s["accuracy"].items() if k in SUBSETS)
+    ns = [f"{s['name']}: " + ", ".join(f"{k} {s['accuracy'][k]['char_acc_nospace']:.3f}" for k in SUBSETS if k in s["accuracy"])
           for s in res["systems"]]
     lines.append("char accuracy ignoring spaces: " + "; ".join(ns))
     return "\n".join(lines)
@@ -163,7 +163,7 @@ def plot(res: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
     t = str(min(res["latency"]["threads"])) if res["latency"]["threads"] else None
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), sharex=True)
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, sub in zip(axes.ravel(), SUBSETS):
         for i, s in enumerate(res["systems"]):

@@ -221,3 +221,109 @@ def test_run_bench_end_to_end_on_a_tiny_set(tmp_path):
     assert sys_["accuracy"]["all"]["char_acc"] == pytest.approx(want["char_acc"])
     assert json.loads((tmp_path / "results.json").read_text())["systems"][0]["params"] > 0
     assert (tmp_path / "bench.png").stat().st_size > 0
+
+
+# --------------------------------------------------------------------------- capture variant
+
+def _text_page(lines=("Debian OCR 12345", "capture test line", "phone camera page"), size=(520, 420)):
+    """A white page with black text lines; returns (page BGR, [line boxes in page px])."""
+    w, h = size
+    page = np.full((h, w, 3), 255, np.uint8)
+    boxes = []
+    for i, text in enumerate(lines):
+        y = 90 + 70 * i
+        cv2.putText(page, text, (60, y), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0), 2, cv2.LINE_AA)
+        ink = np.argwhere(page[y - 40:y + 15, :, 0] < 128)
+        (r0, c0), (r1, c1) = ink.min(0), ink.max(0)
+        boxes.append((float(c0), float(y - 40 + r0), float(c1 + 1), float(y - 40 + r1 + 1)))
+    return page, boxes
+
+
+def test_capture_is_deterministic_by_seed():
+    from bench import capture
+    page, boxes = _text_page()
+    a, ga = capture.capture_page(page, 7, 22.0)
+    b, gb = capture.capture_page(page, 7, 22.0)
+    c, gc = capture.capture_page(page, 8, 22.0)
+    assert a.dtype == np.uint8 and a.ndim == 3 and a.shape[:2] == ga.size[::-1]
+    assert np.array_equal(a, b) and np.array_equal(ga.H, gb.H) and ga.params == gb.params
+    assert not np.array_equal(ga.H, gc.H)
+    ca, ia = capture.line_crop(a, ga, boxes[0], (20, 20), (30, 30), seed=3)
+    cb, ib = capture.line_crop(a, ga, boxes[0], (20, 20), (30, 30), seed=3)
+    assert np.array_equal(ca, cb) and ia == ib
+    # the stated ranges hold
+    p = ga.params
+    assert 5 <= p["tilt_deg"] <= 25 and abs(p["roll_deg"]) <= 4 and 40 <= p["jpeg_q"] <= 85
+    assert abs(ia["deskew_err_deg"]) <= capture.DESKEW_ERR_DEG
+
+
+def test_capture_geometry_maps_boxes_onto_the_text():
+    from bench import capture
+    page, boxes = _text_page()
+    for seed in (1, 2, 3):
+        photo, geo = capture.capture_page(page, seed, 22.0)
+        # page -> photo -> page round trip
+        pts = np.array([[0, 0], [300, 200], [519, 419]], float)
+        assert np.allclose(geo.to_page(geo.to_photo(pts)), pts, atol=1e-3)
+        # the whole page is inside the frame
+        corners = geo.to_photo([[0, 0], [519, 0], [519, 419], [0, 419]])
+        assert (corners >= 0).all() and (corners[:, 0] < geo.size[0]).all() and (corners[:, 1] < geo.size[1]).all()
+        gray = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY).astype(float)
+        for i, box in enumerate(boxes):
+            crop, info = capture.line_crop(photo, geo, box, (40, 40), (30, 30), seed=10 * seed + i)
+            g = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(float)
+            # an empty stretch of paper of the same size, between two lines
+            x0, y0, x1, y1 = box
+            blank = (x0, y1 + 8, x1, y1 + 8 + 0.5 * (y1 - y0))
+            q = geo.to_photo([[blank[0], blank[1]], [blank[2], blank[3]]]).round().astype(int)
+            paper = gray[min(q[:, 1]):max(q[:, 1]) + 1, min(q[:, 0]):max(q[:, 0]) + 1]
+            assert g.mean() < paper.mean() - 8, (seed, i)
+            # the ink is in the text band, not at the crop's ends, and spans the crop
+            dark = g < np.median(g) - 25
+            cols = np.flatnonzero(dark.any(0))
+            assert cols.size and cols[0] < 0.25 * g.shape[1] and cols[-1] > 0.75 * g.shape[1], (seed, i)
+            assert 0.38 <= info["text_frac"] <= 1.0 and 8 <= info["line_px"] <= 40
+
+
+def test_capture_bayer_pattern_matches_opencv_name():
+    from bench import capture
+    img = np.zeros((8, 8, 3), np.float32)
+    img[:, :, 2] = 1.0                                    # red (BGR)
+    mosaic = np.zeros((8, 8), np.float32)
+    for sl, ch in capture._sites(mosaic):
+        mosaic[sl] = img[sl + (ch,)]
+    out = cv2.cvtColor((mosaic * 65472).astype(np.uint16), cv2.COLOR_BayerBG2BGR)
+    assert out[4, 4, 2] > 60000 and out[4, 4, 0] == 0 and out[4, 4, 1] == 0
+
+
+def test_neighbour_room():
+    boxes = [(10, 10, 100, 20), (10, 26, 100, 36), (120, 26, 200, 36), (10, 50, 60, 60)]
+    left, right, above, below = bes.neighbour_room(boxes, 1, (10, 26, 100, 36))
+    assert (above, below, right) == (6, 14, 20) and left == 30  # nothing to the left: 3 line heights
+
+
+def test_builder_writes_capture_records_for_a_tiny_page(tmp_path):
+    page_img, boxes = _text_page()
+    texts = ["Debian OCR 12345", "capture test line", "phone camera page"]
+    dpi = 72  # page px == points
+    page = bes.Page(1, page_img.shape[1], page_img.shape[0],
+                    [[bes.Word(*b, t)] for b, t in zip(boxes, texts)])
+    cands = [bes.Candidate("doc", "pdf", 1, i, b, (20.0, 20.0), t, "en") for i, (b, t) in enumerate(zip(boxes, texts))]
+    photo, geo, crops = bes.capture_lines(page_img, dpi, page, cands, seed=5)
+    assert len(crops) == 3 and photo.shape[:2] == geo.size[::-1]
+    recs = []
+    for i, (c, cap) in enumerate(zip(cands, crops)):
+        x0, y0, x1, y1 = (int(v) for v in c.box)
+        recs += bes.line_records(tmp_path, "en", i, c, page_img[y0 - 3:y1 + 3, x0 - 3:x1 + 3], dpi, cap, seed=5)
+    assert [r["variant"] for r in recs[:3]] == ["clean", "photo", "capture"]
+    capt = [r for r in recs if r["variant"] == "capture"]
+    assert [r["text"] for r in capt] == texts and [r["file"] for r in capt] == [f"capture/en/{i:05d}.png" for i in range(3)]
+    for r in recs:
+        img = cv2.imread(str(tmp_path / r["file"]))
+        assert img is not None and img.shape[0] >= 8
+    assert set(capt[0]["capture"]) >= {"line_px", "text_frac", "tilt_deg", "jpeg_q"}
+    clean = [r for r in recs if r["variant"] == "clean"][0]
+    assert set(clean) == {"file", "text", "lang", "variant", "doc", "pdf", "page", "line", "dpi"}  # format unchanged
+    # deterministic: the same page gives the same capture crops
+    _, _, again = bes.capture_lines(page_img, dpi, page, cands, seed=5)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(crops, again))

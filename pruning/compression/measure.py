@@ -132,7 +132,8 @@ def load_real(cfg, limit: int | None = None):
     if cfg.eval.no_real_eval:
         return None
     try:
-        return load_eval_set(cfg.run.eval_root, limit=limit if limit is not None else cfg.eval.eval_limit)
+        return load_eval_set(cfg.run.eval_root, variant=[v for v in cfg.eval.variants.split(",") if v],
+                             limit=limit if limit is not None else cfg.eval.eval_limit)
     except (FileNotFoundError, OSError) as exc:
         print(f"real-document set unavailable ({exc}); using the held-out-font synthetic set only")
         return None

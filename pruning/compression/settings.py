@@ -44,6 +44,9 @@ class EvalSettings:
     eval_limit: int = field(default=600, metadata={
         "help": "real-document lines per lang/variant subset (600 = all; ~5 s per small model)"})
     no_real_eval: bool = field(default=False, metadata={"help": "skip the real-document set"})
+    variants: str = field(default="clean,photo", metadata={
+        "help": "real-document variants the figures pool (clean,photo: comparable with the earlier reports; "
+                "add capture for the phone-capture lines)"})
     latency_runs: int = field(default=200, metadata={"help": "timed runs per model (interleaved rounds)"})
 
 

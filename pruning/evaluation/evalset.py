@@ -26,7 +26,7 @@ from slim_ocr.charset import load_charset
 
 EVAL_ROOT = REPO / "data" / "eval"
 LANGS = ("zh", "en")
-VARIANTS = ("clean", "photo")
+VARIANTS = ("clean", "photo", "capture")
 
 
 def load_labels(root: str | Path = EVAL_ROOT) -> list[dict]:
@@ -37,14 +37,16 @@ def load_labels(root: str | Path = EVAL_ROOT) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def load_eval_set(root: str | Path = EVAL_ROOT, variant: str | None = None, lang: str | None = None,
+def load_eval_set(root: str | Path = EVAL_ROOT, variant: str | Sequence[str] | None = None, lang: str | None = None,
                   limit: int | None = None) -> list[dict]:
     """Records of ``labels.jsonl`` (filtered) with ``image`` = cv2.imread(..., IMREAD_UNCHANGED)
-    (BGR or gray uint8, as stored). ``limit``: first N lines of each lang/variant subset."""
+    (BGR or gray uint8, as stored). ``variant``: one name or several; ``limit``: first N lines of
+    each lang/variant subset."""
+    variants = {variant} if isinstance(variant, str) else set(variant) if variant else None
     root = Path(root)
     out, seen = [], {}
     for r in load_labels(root):
-        if (variant and r["variant"] != variant) or (lang and r["lang"] != lang):
+        if (variants and r["variant"] not in variants) or (lang and r["lang"] != lang):
             continue
         key = subset_key(r)
         if limit is not None and seen.get(key, 0) >= limit:
