@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from slim_ocr.errors import ImageTooLarge, OcrError
 from slim_ocr.image_io import MAX_BYTES, decode_base64
-from slim_ocr.limits import BodyLimit, OcrSlots, SecurityHeaders, ServerBusy, Unauthorized, check_token, clean_request_id
+from slim_ocr.limits import BodyLimit, OcrSlots, SecurityHeaders, check_token, clean_request_id
 from slim_ocr.logs import configure_logging
 from slim_ocr.pipeline import Mode, OcrEngine
 
@@ -39,7 +39,7 @@ API_TOKEN = os.environ.get("API_TOKEN") or None   # optional bearer token on the
 MAX_BODY = (MAX_BYTES * 4) // 3 + 64 * 1024
 
 app = FastAPI(title="Slim OCR", version="0.1.0",
-              description="Fast, lightweight Chinese + English OCR on CPU (CRNN + CTC, ONNX Runtime).")
+              description="Fast, lightweight Chinese + English OCR on CPU (CTC line recognisers, ONNX Runtime).")
 _origins = [o.strip() for o in os.environ.get("CORS_ORIGINS", "*").split(",") if o.strip()]
 app.add_middleware(CORSMiddleware, allow_origins=_origins, allow_methods=["GET", "POST", "OPTIONS"],
                    allow_headers=["*"], max_age=600)
@@ -103,9 +103,7 @@ def error(status: int, code: str, message: str, headers: dict | None = None) -> 
 @app.exception_handler(OcrError)
 async def _ocr_error(request: Request, exc: OcrError):
     log.info("rejected", extra={"request_id": _request_id(request), "status": exc.status, "code": exc.code})
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, ServerBusy) else \
-        {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-    return error(exc.status, exc.code, exc.message, headers)
+    return error(exc.status, exc.code, exc.message, exc.headers or None)
 
 
 @app.exception_handler(RequestValidationError)

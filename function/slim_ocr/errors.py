@@ -5,6 +5,7 @@ from __future__ import annotations
 class OcrError(Exception):
     status = 400
     code = "bad_request"
+    headers: dict[str, str] = {}   # extra response headers (Retry-After, WWW-Authenticate)
 
     def __init__(self, message: str):
         super().__init__(message)

@@ -22,6 +22,7 @@ from .runtime import available_cpus
 
 class Unauthorized(OcrError):
     status, code = 401, "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}
 
 
 def check_token(expected: str | None, authorization: str | None) -> None:
@@ -36,7 +37,7 @@ def check_token(expected: str | None, authorization: str | None) -> None:
 
 class ServerBusy(OcrError):
     status, code = 503, "busy"
-    retry_after_s = 2
+    headers = {"Retry-After": "2"}
 
 
 class BodyTooLarge(OcrError):
