@@ -10,10 +10,12 @@ UVICORN_LIMITS := --timeout-keep-alive 5 --h11-max-incomplete-event-size 16384 -
 	--timeout-graceful-shutdown 10 --no-server-header
 TIME_BUDGET ?= 3600
 # Debian packages: fonts for rendering training/test lines, the English word list,
-# Chromium + driver for the browser test, wrk for the load benchmark.
+# Chromium + driver for the browser test, wrk for the load benchmark, Ghostscript + qpdf for the
+# OCRmyPDF plugin test, poppler-utils (pdftotext) for the searchable-PDF tests.
 APT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-zenhei fonts-wqy-microhei \
 	fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
-	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk
+	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk \
+	ghostscript qpdf poppler-utils
 
 .PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus train-engine train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
 	sam-cli validate build deploy deploy-frontend invoke start-api package-size lambda-test-prep clean

@@ -1,7 +1,9 @@
 """Slim OCR HTTP API (FastAPI). Runs under uvicorn locally and on AWS Lambda via Mangum (handler.py).
 
-Routes: POST /api/v1/ocr (JSON, base64 image), POST /predict (multipart, used by the web page),
-GET /api/v1/health. Errors always have the shape {"success": false, "error": {"code", "message"}}.
+Routes: POST /api/v1/ocr (JSON, base64 file), POST /predict (multipart, used by the web page),
+GET /api/v1/health. Both OCR routes take images (one result: lines, boxes) and PDFs / multi-page
+TIFFs (one entry per page; ``pages`` picks a range), answered as JSON, plain text or hOCR
+(``format``). Errors always have the shape {"success": false, "error": {"code", "message"}}.
 Recognition runs in worker threads (never on the event loop), at most ``OCR_CONCURRENCY`` at
 once; bodies over the limit are refused before they are buffered (``slim_ocr.limits``).
 """
@@ -13,15 +15,18 @@ import re
 import time
 import uuid
 from pathlib import Path
+from typing import Literal
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from slim_ocr import hocr
+from slim_ocr.document import SYNC_MAX_PAGES, count_pages, parse_pages, sniff_document
 from slim_ocr.errors import ImageTooLarge, OcrError
 from slim_ocr.image_io import MAX_BYTES, decode_base64
 from slim_ocr.limits import BodyLimit, OcrSlots, SecurityHeaders, check_token, clean_request_id
@@ -48,11 +53,25 @@ app.add_middleware(SecurityHeaders)
 
 
 # ---- schemas --------------------------------------------------------------------------
+OutputFormat = Literal["json", "text", "hocr"]
+_DOC_FIELDS = {
+    "pages": "PDF / multi-page TIFF: the pages to read, e.g. '1-3,5' (default: all, at most "
+             f"{SYNC_MAX_PAGES} here; longer documents go through S3 batch)",
+    "format": "json (default), text (plain text; pages separated by form feeds) or hocr (XHTML)",
+    "dpi": "PDF: rendering resolution (default 200)",
+    "force_ocr": "PDF: also OCR pages that already have a text layer (else their text is returned)",
+}
+
+
 class OcrRequest(BaseModel):
-    image_base64: str = Field(..., description="The image file (PNG, JPEG, WebP, BMP, TIFF), base64-encoded; "
+    image_base64: str = Field(..., description="The file (PNG, JPEG, WebP, BMP, TIFF, PDF), base64-encoded; "
                                                "a data: URL prefix is accepted", min_length=1)
     mode: Mode = Field("auto", description="line: the image is one text line; "
                                            "page: detect lines first; auto: decide from the image")
+    pages: str | None = Field(None, description=_DOC_FIELDS["pages"], max_length=200)
+    format: OutputFormat = Field("json", description=_DOC_FIELDS["format"])
+    dpi: float | None = Field(None, description=_DOC_FIELDS["dpi"], ge=50, le=600)
+    force_ocr: bool = Field(False, description=_DOC_FIELDS["force_ocr"])
 
 
 class Line(BaseModel):
@@ -75,6 +94,31 @@ class OcrResponse(BaseModel):
     image: ImageInfo
 
 
+class PageInfo(ImageInfo):
+    dpi: float
+
+
+class PageResult(BaseModel):
+    page: int = Field(..., description="1-based page number in the document")
+    text: str
+    has_text_layer: bool
+    ocr: bool = Field(..., description="false: the page's own text layer is returned (see force_ocr)")
+    lines: list[Line]
+    image: PageInfo
+    elapsed_ms: float
+    notes: list[str] | None = None
+
+
+class DocumentResponse(BaseModel):
+    success: bool = True
+    text: str
+    pages: list[PageResult]
+    page_count: int = Field(..., description="pages in the document (pages may be a selection)")
+    model: str
+    format: str
+    elapsed_ms: float
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -92,6 +136,10 @@ class Health(BaseModel):
 
 
 _ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 408, 413, 415, 422, 503)}
+_OK = {200: {"description": "format=json: one image's result, or one entry per page of a document; "
+                            "format=text: text/plain; format=hocr: application/xhtml+xml",
+             "content": {"text/plain": {"schema": {"type": "string"}},
+                         "application/xhtml+xml": {"schema": {"type": "string"}}}}}
 
 
 # ---- errors ----------------------------------------------------------------------------
@@ -150,32 +198,66 @@ def _request_id(request: Request) -> str:
     return clean_request_id(request.headers.get("x-request-id")) or uuid.uuid4().hex
 
 
-def _run(request: Request, data: bytes, mode: str, route: str) -> dict:
+_DOCS = []   # the document reader (slim_ocr.api.SlimOCR on ENGINE), made on the first document
+
+
+def _documents():
+    if not _DOCS:
+        from slim_ocr.api import SlimOCR   # pypdfium2 is loaded only when a document arrives
+        _DOCS.append(SlimOCR(engine=ENGINE, max_pages=SYNC_MAX_PAGES))
+    return _DOCS[0]
+
+
+def _is_document(data: bytes) -> bool:
+    kind = sniff_document(data)   # 415 for anything that is neither an image nor a document
+    return kind == "pdf" or (kind == "tiff" and count_pages(data) > 1)
+
+
+def _run(request: Request, data: bytes, mode: str, route: str, pages: str | None = None,
+         fmt: OutputFormat = "json", dpi: float | None = None, force_ocr: bool = False):
     """Recognise ``data`` in the calling (worker) thread, holding one of SLOTS."""
     t0 = time.perf_counter()
     with SLOTS:
-        result = ENGINE.run_bytes(data, mode)
-    log.info("ocr", extra={"request_id": _request_id(request), "route": route, "bytes": len(data),
-                           "width": result.width, "height": result.height, "lines": len(result.lines),
-                           "mode": mode, "elapsed_ms": round((time.perf_counter() - t0) * 1000, 2),
-                           **{k: round(v, 2) for k, v in result.timings.items()}})
-    return result.to_dict()
+        if _is_document(data):
+            doc = _documents().run(data, pages=pages, dpi=dpi, mode=mode, force_ocr=force_ocr)
+            body, lines, size = doc, sum(len(p.lines) for p in doc.pages), {"pages": len(doc.pages)}
+        else:
+            parse_pages(pages, 1)   # an image is page 1: anything else is a 400
+            body = result = ENGINE.run_bytes(data, mode)
+            lines, size = len(result.lines), {"width": result.width, "height": result.height,
+                                              **{k: round(v, 2) for k, v in result.timings.items()}}
+    log.info("ocr", extra={"request_id": _request_id(request), "route": route, "bytes": len(data), "lines": lines,
+                           "mode": mode, "format": fmt, "elapsed_ms": round((time.perf_counter() - t0) * 1000, 2),
+                           **size})
+    if fmt == "text":
+        return PlainTextResponse(body.text)
+    if fmt == "hocr":
+        text = body.to_hocr() if hasattr(body, "to_hocr") else hocr.to_hocr(body, model=ENGINE.model_name)
+        return Response(text, media_type="application/xhtml+xml; charset=utf-8")
+    return body.to_dict()
 
 
-@app.post("/api/v1/ocr", response_model=OcrResponse, responses=_ERRORS, summary="OCR a base64-encoded image")
+@app.post("/api/v1/ocr", response_model=OcrResponse | DocumentResponse, responses={**_OK, **_ERRORS},
+          summary="OCR a base64-encoded image or document")
 def ocr_json(request: Request, body: OcrRequest):
     check_token(API_TOKEN, request.headers.get("authorization"))
-    return _run(request, decode_base64(body.image_base64), body.mode, "ocr")
+    return _run(request, decode_base64(body.image_base64), body.mode, "ocr", body.pages, body.format, body.dpi,
+                body.force_ocr)
 
 
-@app.post("/predict", response_model=OcrResponse, responses=_ERRORS, summary="OCR an uploaded image file")
-async def predict(request: Request, image: UploadFile = File(..., description="the image file"),
-                  mode: Mode = Form("auto")):
+@app.post("/predict", response_model=OcrResponse | DocumentResponse, responses={**_OK, **_ERRORS},
+          summary="OCR an uploaded image or document")
+async def predict(request: Request, image: UploadFile = File(..., description="the image or document file"),
+                  mode: Mode = Form("auto"),
+                  pages: str | None = Form(None, description=_DOC_FIELDS["pages"], max_length=200),
+                  format: OutputFormat = Form("json", description=_DOC_FIELDS["format"]),
+                  dpi: float | None = Form(None, description=_DOC_FIELDS["dpi"], ge=50, le=600),
+                  force_ocr: bool = Form(False, description=_DOC_FIELDS["force_ocr"])):
     check_token(API_TOKEN, request.headers.get("authorization"))
     data = await image.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise ImageTooLarge(f"image too large (max {MAX_BYTES // (1024 * 1024)} MB)")
-    return await run_in_threadpool(_run, request, data, mode, "predict")
+        raise ImageTooLarge(f"file too large (max {MAX_BYTES // (1024 * 1024)} MB)")
+    return await run_in_threadpool(_run, request, data, mode, "predict", pages, format, dpi, force_ocr)
 
 
 @app.get("/api/v1/health", response_model=Health, summary="Liveness and model info")
