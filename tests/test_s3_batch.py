@@ -15,6 +15,7 @@ import pytest
 
 from conftest import assert_reads
 from make_events import SAMPLE_PAGE
+from test_documents import doc_files  # noqa: F401 -- the 3-page scanned PDF fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.deploy
@@ -46,6 +47,13 @@ class CountingEngine:
         if self.fail is not None:
             raise self.fail
         return self.engine.run_bytes(data, mode)
+
+    def run_image(self, img, mode="auto", t0=None):   # documents: one call per page
+        self.calls += 1
+        return self.engine.run_image(img, mode, t0)
+
+    def __getattr__(self, name):   # model_name, wants_color, ... of the real engine
+        return getattr(self.engine, name)
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +177,7 @@ def test_new_version_replaces_the_old_outcome(env):
     assert env.exists("results/v.png.error.json") and not env.exists("results/v.png.json")
     env.proc.handle_event(env.put("incoming/v.png", PAGE))
     assert env.exists("results/v.png.json") and not env.exists("results/v.png.error.json")
-    assert env.engine.calls == 3
+    assert env.engine.calls == 2   # the GIF is refused from its magic bytes, before the engine
 
 
 def test_stale_and_deleted_events_are_skipped(env):
@@ -289,3 +297,23 @@ def test_unicode_keys_and_several_records_in_one_event(env):
     assert env.get_json("results/档案 2026/第1页.png.json")["success"] is True
     assert env.get_json("results/档案 2026/说明.txt.error.json")["error"]["code"] == "unsupported_media_type"
     assert len(drain(env.sqs, env.dlq)) == 1
+
+
+def test_pdf_becomes_per_page_json_and_a_searchable_pdf(env, doc_files):
+    import shutil
+    import subprocess
+    from test_documents import PAGES, assert_pages_read
+    ev = env.put("incoming/scans/three pages.pdf", doc_files.scan.read_bytes())
+    out = env.proc.handle_event(ev)["outcomes"][0]
+    assert out["status"] == "done" and out["result_key"] == "results/scans/three pages.pdf.json"
+    doc = env.get_json(out["result_key"])
+    assert doc["page_count"] == 3 and [p["page"] for p in doc["pages"]] == [1, 2, 3]
+    assert doc["source"]["key"] == "incoming/scans/three pages.pdf"
+    assert_pages_read([p["text"] for p in doc["pages"]], pages=PAGES)
+    pdf = env.s3.get_object(Bucket=env.bucket, Key="results/scans/three pages.pdf.pdf")
+    assert pdf["ContentType"] == "application/pdf"
+    data = pdf["Body"].read()
+    assert data.startswith(b"%PDF") and env.engine.calls == 3
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True).stdout.decode()
+        assert_pages_read([t for t in text.split("\f") if t.strip()], pages=PAGES)

@@ -3,8 +3,9 @@ result is written back to S3.
 
 For an object ``incoming/<name>`` (in the bucket named by the event):
 
-* success  -> ``results/<name>.json``: the API's success JSON (``OcrResult.to_dict()``) plus
-  ``source`` (bucket, key, etag);
+* success  -> ``results/<name>.json``: the API's success JSON (``OcrResult.to_dict()``; for a PDF
+  or multi-page TIFF the API's document JSON, one entry per page) plus ``source`` (bucket, key,
+  etag); for a PDF also ``results/<name>.pdf``, the searchable PDF (``slim_ocr.searchable_pdf``);
 * a permanent failure -> ``results/<name>.error.json``: the API's error JSON
   ``{"success": false, "error": {"code", "message"}}`` plus ``source``, and one message with the
   reason on the dead-letter queue (``DLQ_URL``), so nothing is silently lost. Permanent: the
@@ -45,6 +46,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
+from .document import MAX_DOCUMENT_BYTES, count_pages, sniff_document
 from .errors import ImageTooLarge, OcrError
 from .image_io import MAX_BYTES
 
@@ -76,7 +78,8 @@ class Settings:
     result_bucket: str | None = None
     dlq_url: str | None = None
     mode: str = "auto"
-    max_bytes: int = MAX_BYTES
+    max_bytes: int = MAX_BYTES                    # images
+    max_document_bytes: int = MAX_DOCUMENT_BYTES  # PDFs and multi-page TIFFs
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -86,7 +89,7 @@ class Settings:
                    result_bucket=env.get("RESULT_BUCKET") or None,
                    dlq_url=env.get("DLQ_URL") or None,
                    mode=env.get("OCR_MODE", "auto"),
-                   max_bytes=MAX_BYTES)
+                   max_bytes=MAX_BYTES, max_document_bytes=MAX_DOCUMENT_BYTES)
 
 
 def _norm_etag(etag: str | None) -> str:
@@ -203,8 +206,9 @@ class BatchProcessor:
             claimed = True
             try:
                 size = int(head.get("ContentLength", 0))
-                if size > self.settings.max_bytes:  # refused before download, as the API does
-                    raise ImageTooLarge(f"image too large (max {self.settings.max_bytes // (1024 * 1024)} MB)")
+                limit = max(self.settings.max_bytes, self.settings.max_document_bytes)
+                if size > limit:  # refused before download, as the API does
+                    raise ImageTooLarge(f"file too large (max {limit // (1024 * 1024)} MB)")
                 try:
                     body = self.s3.get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')["Body"].read()
                 except Exception as exc:  # noqa: BLE001
@@ -212,7 +216,7 @@ class BatchProcessor:
                         return self._log(Outcome(key, "skipped", reason="object changed or vanished while reading"))
                     raise
                 try:
-                    result = self.engine.run_bytes(body, self.settings.mode)
+                    doc, pdf = self._recognise(body)
                 except OcrError:
                     raise
                 except Exception as exc:  # noqa: BLE001 -- the same bytes would fail the same way again
@@ -220,10 +224,14 @@ class BatchProcessor:
                     raise _Unprocessable(f"the image could not be processed ({type(exc).__name__})") from exc
             except OcrError as exc:
                 return self._permanent_failure(bucket, key, etag, out_bucket, result_key, error_key, exc, request_id)
-            doc = result.to_dict()
+            if pdf is not None:
+                self.s3.put_object(Bucket=out_bucket, Key=result_key[:-len(".json")] + ".pdf", Body=pdf,
+                                   ContentType="application/pdf",
+                                   Metadata={"source-bucket": bucket, "source-etag": etag, **_key_meta(key)})
             self._put_json(out_bucket, result_key, doc, bucket, key, etag, {"status": "200"})
             self._delete_stale(out_bucket, error_key)
-            return self._log(Outcome(key, "done", result_key), lines=len(doc["lines"]),
+            lines = sum(len(p["lines"]) for p in doc["pages"]) if "pages" in doc else len(doc["lines"])
+            return self._log(Outcome(key, "done", result_key), lines=lines,
                              elapsed_ms=round((time.perf_counter() - t0) * 1000, 1))
         except Exception as exc:  # noqa: BLE001 -- anything else is retried by Lambda
             log.exception("batch record failed", extra={"key": key, "bucket": bucket})
@@ -240,6 +248,18 @@ class BatchProcessor:
                 self._release(out_bucket, claim_key)
 
     # ---- helpers -----------------------------------------------------------------------
+    def _recognise(self, body: bytes) -> tuple[dict, bytes | None]:
+        """(result JSON, searchable PDF or None): images through the engine, PDFs and multi-page
+        TIFFs page by page through the document reader."""
+        kind = sniff_document(body)
+        if kind == "pdf" or (kind == "tiff" and count_pages(body) > 1):
+            from .api import SlimOCR  # noqa: PLC0415 -- pypdfium2 only when a document arrives
+            doc = SlimOCR(engine=self.engine, mode=self.settings.mode).run(body)
+            return doc.to_dict(), doc.to_pdf() if kind == "pdf" else None
+        if len(body) > self.settings.max_bytes:
+            raise ImageTooLarge(f"image too large (max {self.settings.max_bytes // (1024 * 1024)} MB)")
+        return self.engine.run_bytes(body, self.settings.mode).to_dict(), None
+
     def _has_result(self, bucket: str, key: str, etag: str, permanent_only: bool = False) -> bool:
         try:
             meta = self.s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
