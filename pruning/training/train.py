@@ -33,24 +33,26 @@ from pruning.evaluation.predict import evaluate
 from pruning.training.checkpoint import grow_head, save_atomic
 from pruning.training.data import Curriculum, EngineLines, SyntheticLines, build_val_set
 from pruning.training.optim import make_optimizer
+from pruning.evaluation.evalset import load_eval_set
+from pruning.training.model import CRNN, CRNNConfig, count_params
 from slim_ocr.charset import DEFAULT_CHARSET, load_charset
 from slim_ocr.preprocess import prepare_line
-from pruning.training.model import CRNN, CRNNConfig, count_params
 
 
-def load_real_val(limit: int) -> dict:
-    """A fixed slice of the real-document evaluation set (clean variant), if it has been built.
+def load_real_val(limit: int, variants: tuple[str, ...] = ("clean",)) -> dict:
+    """A fixed slice of the real-document evaluation set, if it has been built: ``{name: (lines,
+    texts)}`` with names ``zh``/``en`` for the clean variant and ``<variant>_<lang>`` for others.
 
     Monitoring only: checkpoints are selected on the synthetic validation set, so the
     real-document figures reported by the benchmarks are not tuned on."""
     try:
-        from pruning.evaluation.evalset import load_eval_set
-        recs = load_eval_set(variant="clean", limit=limit)
-    except (ImportError, FileNotFoundError):
+        recs = load_eval_set(variant=variants, limit=limit)
+    except FileNotFoundError:
         return {}
     out = {}
     for r in recs:
-        lines, texts = out.setdefault(r["lang"], ([], []))
+        name = r["lang"] if r["variant"] == "clean" else f"{r['variant']}_{r['lang']}"
+        lines, texts = out.setdefault(name, ([], []))
         lines.append(prepare_line(r["image"], CRNN.input_spec))
         texts.append(r["text"])
     return out
@@ -61,7 +63,7 @@ def bn_gammas(model):
 
 
 def lr_at(step: int, args) -> float:
-    warm = min(1.0, (step + 1) / args.warmup_steps)
+    warm = min(1.0, (step - getattr(args, "warmup_from", 0) + 1) / args.warmup_steps)
     if args.decay_start is not None and step >= args.decay_start:
         f = min(1.0, (step - args.decay_start) / max(1, args.decay_steps))
         return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * f)))
@@ -129,7 +131,7 @@ class Trainer:
             self.opt = make_optimizer(self.model, self.args.lr, self.args.weight_decay)
             self.step, self.samples = ck.get("step", 0), ck.get("samples", 0)
             self.train_seconds = ck.get("train_seconds", 0.0)
-            self.args.warmup_steps = self.step + self.args.warmup_steps  # re-warm fresh Adam moments
+            self.args.warmup_from = self.step   # re-warm the fresh Adam moments from here
             print(f"initialised from {self.args.init_from} at step {self.step}")
 
     # -- one optimisation step -------------------------------------------------
@@ -171,7 +173,8 @@ class Trainer:
             ("val", build_val_set(self.charset, a.val_size, a.val_dir)),
             ("val_clean", build_val_set(self.charset, a.val_size, a.val_dir, augment=False)))}
         if a.real_val_limit:
-            monitors.update({f"real_{lang}": s for lang, s in load_real_val(a.real_val_limit).items()})
+            monitors.update({f"real_{name}": s for name, s in
+                             load_real_val(a.real_val_limit, tuple(a.real_val_variants.split(","))).items()})
         log = open(self.run / "log.jsonl", "a")
         print(f"params {count_params(self.model):,}; threads {torch.get_num_threads()}")
         t_start = time.time()
@@ -254,6 +257,7 @@ def parse_args(argv=None):
     ap.add_argument("--val-size", type=int, default=600)
     ap.add_argument("--val-dir", default=str(REPO / "data"), help="where the rendered validation set is cached")
     ap.add_argument("--real-val-limit", type=int, default=150, help="real-document lines per language to monitor (0: off)")
+    ap.add_argument("--real-val-variants", default="clean", help="real-document variants monitored, e.g. clean,capture")
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
