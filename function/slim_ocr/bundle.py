@@ -19,21 +19,22 @@ CRNN = "crnn"
 
 
 def bundle_dir(name: str | Path | None = None) -> Path:
-    """Folder of the bundle ``name`` (default: OCR_MODEL, else DEFAULT_MODEL)."""
-    name = str(name or os.environ.get("OCR_MODEL") or DEFAULT_MODEL)
-    path = Path(name)
-    if path.is_dir():
+    """Folder of the bundle ``name`` (default: OCR_MODEL, else DEFAULT_MODEL): a bare name is a
+    folder under MODELS_DIR, anything with a path separator (or a Path) is a folder itself."""
+    name = name or os.environ.get("OCR_MODEL") or DEFAULT_MODEL
+    if isinstance(name, Path) or "/" in name or os.sep in name:
+        path = Path(name)
+        if not path.is_dir():
+            raise ContractError(f"model bundle {str(name)!r} is not a folder")
         return path
-    if "/" in name or "\\" in name or name.startswith("."):
-        raise ContractError(f"model bundle {name!r} is not a folder")
     path = MODELS_DIR / name
     if not path.is_dir():
-        have = sorted(p.name for p in MODELS_DIR.iterdir() if (p / "model.json").exists()) if MODELS_DIR.is_dir() else []
-        raise ContractError(f"no model bundle {name!r} in {MODELS_DIR} (have: {', '.join(have) or 'none'})")
+        raise ContractError(f"no model bundle {name!r} in {MODELS_DIR} (have: {', '.join(available()) or 'none'})")
     return path
 
 
 def available() -> list[str]:
+    """Names of the bundles under MODELS_DIR."""
     if not MODELS_DIR.is_dir():
         return []
     return sorted(p.name for p in MODELS_DIR.iterdir() if (p / "model.json").exists())

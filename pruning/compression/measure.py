@@ -16,7 +16,9 @@ from pruning.evaluation.cost import REF_WIDTH, latency_ms, onnx_params  # noqa: 
 from pruning.evaluation.evalset import load_eval_set, score_by_language
 from pruning.evaluation.metrics import accuracy, is_zh
 from pruning.training.data import build_val_set
-from pruning.training.model import count_params
+from pruning.training.model import CRNN, count_params
+from pruning.training.render import LineRenderer
+from pruning.training.textgen import TextSampler
 from slim_ocr.charset import load_charset
 from slim_ocr.preprocess import make_batch, prepare_line
 from slim_ocr.recognizer import Recognizer
@@ -97,15 +99,12 @@ def charset():
 
 def val_set(cfg, augment: bool = True, spec=None) -> dict:
     """The trainer's held-out-font synthetic set (same cache files): augmented, or clean renders."""
-    from pruning.training.model import CRNN  # noqa: PLC0415
     return build_val_set(charset(), cfg.eval.val_size, cfg.run.val_dir, augment=augment,
                          spec=spec or CRNN.input_spec)
 
 
 def render_lines(n: int, seed: int, spec, held_out: bool = False, max_units: float = 20.0):
     """Freshly rendered training-font lines (never the val set): calibration / importance."""
-    from pruning.training.render import LineRenderer  # noqa: PLC0415
-    from pruning.training.textgen import TextSampler  # noqa: PLC0415
     rng = np.random.default_rng(seed)
     sampler, renderer = TextSampler(charset()), LineRenderer(held_out=held_out)
     texts = [sampler.sample(rng, rng.uniform(2, max_units)) for _ in range(n)]
@@ -117,7 +116,6 @@ _CALIB: dict = {}
 
 def calib_images(cfg, n: int = 32, spec=None) -> torch.Tensor:
     """A fixed batch of rendered lines for data-driven importance (LSTM hidden units)."""
-    from pruning.training.model import CRNN  # noqa: PLC0415
     spec = spec or CRNN.input_spec
     key = (n, cfg.run.seed, spec.model_dump_json())
     if key not in _CALIB:
