@@ -3,7 +3,6 @@ bounded time and memory, a responsive event loop while a page is recognised, fla
 load (``bench/reliability.py`` has the helpers and measures the same things at full length)."""
 import shutil
 
-import numpy as np
 import pytest
 
 from bench import reliability as R
