@@ -17,7 +17,7 @@ APT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-zenhei fonts-wqy-m
 	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk \
 	ghostscript qpdf poppler-utils
 
-.PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus train-engine train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
+.PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus train-engine page-set page-bench reliability train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
 	sam-cli validate build deploy deploy-frontend invoke start-api package-size lambda-test-prep clean
 
 help:
@@ -116,6 +116,18 @@ eval-set: setup-bench ## build the real-document evaluation set data/eval from D
 bench: setup-bench ## our ONNX models vs RapidOCR/PP-OCR/Tesseract on data/eval -> bench/results.json, reports/bench.png
 	@[ -f data/eval/labels.jsonl ] || $(PYTHON) -m bench.build_eval_set
 	$(PYTHON) -m bench.run_bench
+	@[ -f data/page_set/index.json ] || $(PYTHON) -m bench.page_set
+	OCR_THREADS=1 OMP_NUM_THREADS=1 $(PYTHON) -m bench.page_bench
+
+page-set: setup-bench ## page-level evaluation set data/page_set: doc screenshots, UI pages, photos (~1 min)
+	$(PYTHON) -m bench.page_set
+
+page-bench: setup-bench ## our engine vs RapidOCR full pipeline, 1 thread, on data/page_set -> bench/page_bench.json (~7 min)
+	@[ -f data/page_set/index.json ] || $(PYTHON) -m bench.page_set
+	OCR_THREADS=1 OMP_NUM_THREADS=1 $(PYTHON) -m bench.page_bench
+
+reliability: setup-bench ## the real server under hostile input and wrk load (c=16 then 32) -> reports/reliability.json
+	$(PYTHON) -m bench.reliability
 
 bench-service: setup-bench ## cold start, in-process latency, wrk load test of the local service
 	$(PYTHON) -m bench.service_bench
