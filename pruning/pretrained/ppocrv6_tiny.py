@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
+from slim_ocr.contract import PPOCR_INPUT
 from torch import nn
 
 from .mapping import MappingError, Slot, load_slots
@@ -119,7 +120,13 @@ class Block(nn.Module):
 
 
 class PPOCRv6TinyRec(nn.Module):
-    """(B, 3, 48, W) normalised BGR -> (B, W / 8, num_classes) logits; class 0 is the CTC blank."""
+    """(B, 3, 48, W) normalised BGR -> (B, W / 8, num_classes) logits; class 0 is the CTC blank.
+
+    ``input_spec`` / ``output_layout``: the contract's input and the logits' layout, read by
+    ``pruning.evaluation.predict`` and the compression code."""
+
+    input_spec = PPOCR_INPUT
+    output_layout = "BTC"
 
     def __init__(self, cfg: TinyRecConfig):
         super().__init__()
