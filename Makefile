@@ -25,7 +25,7 @@ help:
 
 # ---- the product --------------------------------------------------------------------
 run: setup-run ## serve the API + web page on http://$(HOST):$(PORT) with the default bundle (OCR_MODEL=name to pick another)
-	$(RUN_VENV)/bin/uvicorn app:app --app-dir function --host $(HOST) --port $(PORT) $(UVICORN_LIMITS)
+	MALLOC_ARENA_MAX=2 $(RUN_VENV)/bin/uvicorn app:app --app-dir function --host $(HOST) --port $(PORT) $(UVICORN_LIMITS)
 
 setup-run: $(RUN_VENV)/.stamp
 $(RUN_VENV)/.stamp: function/requirements.txt function/pyproject.toml

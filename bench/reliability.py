@@ -132,7 +132,7 @@ def hostile_cases() -> list[tuple[str, bytes, set[int]]]:
     strips = [(1, 100_000), (1, 3300), (2, 7000), (4, 20_000), (10, 40_000), (100_000, 1)]
     out = [("6300x6300 RGBA PNG", png(rgba, "RGBA"), {200}), ("4000x4000 16-bit RGBA PNG", png16.tobytes(), {200})]
     out += [(f"{h}x{w} strip", png(np.full((h, w), 255, np.uint8)), {200}) for h, w in strips]
-    out += [("PDF header", b"%PDF-1.4 not really", {415}), ("truncated PNG", png(np.zeros((50, 50), np.uint8))[:60], {400}),
+    out += [("PDF header, no PDF", b"%PDF-1.4 not really", {400}), ("GIF", b"GIF89a" + bytes(40), {415}), ("truncated PNG", png(np.zeros((50, 50), np.uint8))[:60], {400}),
             ("100 MP declared", png(np.zeros((10000, 10000), np.uint8) + 255), {413})]
     return out
 

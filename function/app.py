@@ -21,7 +21,7 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -237,12 +237,24 @@ def _run(request: Request, data: bytes, mode: str, route: str, pages: str | None
     return body.to_dict()
 
 
-@app.post("/api/v1/ocr", response_model=OcrResponse | DocumentResponse, responses={**_OK, **_ERRORS},
-          summary="OCR a base64-encoded image or document")
-def ocr_json(request: Request, body: OcrRequest):
-    check_token(API_TOKEN, request.headers.get("authorization"))
+def _ocr_json(request: Request, raw: bytes):
+    """Parse (in the worker thread: a body of nested lists takes seconds to parse) and recognise."""
+    try:
+        body = OcrRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
     return _run(request, decode_base64(body.image_base64), body.mode, "ocr", body.pages, body.format, body.dpi,
                 body.force_ocr)
+
+
+@app.post("/api/v1/ocr", response_model=OcrResponse | DocumentResponse, responses={**_OK, **_ERRORS},
+          summary="OCR a base64-encoded image or document",
+          openapi_extra={"requestBody": {"required": True, "content": {
+              "application/json": {"schema": OcrRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
+async def ocr_json(request: Request):
+    check_token(API_TOKEN, request.headers.get("authorization"))
+    raw = await request.body()   # already bounded by BodyLimit
+    return await run_in_threadpool(_ocr_json, request, raw)
 
 
 @app.post("/predict", response_model=OcrResponse | DocumentResponse, responses={**_OK, **_ERRORS},

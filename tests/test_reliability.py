@@ -46,3 +46,26 @@ def test_load_at_16_then_32_clients_has_no_failures_and_flat_memory(server):
     res = R.load(url, pid, rounds=((16, 6), (32, 6)))
     assert all(r["failed"] == 0 and r["requests"] > 0 for r in res["rounds"]), res
     assert res["rss_ratio_second_vs_first"] <= 1.25 and res["peak_rss_mb"] < 1024, res
+
+
+def test_a_body_of_nested_lists_does_not_stall_the_server(server):
+    """Just under the body limit, JSON that takes long to parse: parsed in a worker thread (422),
+    while health checks keep answering."""
+    import threading
+    import time
+    import urllib.request
+    url, _ = server
+    body = b'{"image_base64": ' + b"[" * 1_000_000 + b"]" * 1_000_000 + b"}"
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=R.post(url, "/api/v1/ocr", body, "application/json")))
+    t.start()
+    worst = 0.0
+    while t.is_alive():
+        t0 = time.perf_counter()
+        urllib.request.urlopen(url + "/api/v1/health", timeout=5).read()
+        worst = max(worst, time.perf_counter() - t0)
+        time.sleep(0.02)
+    t.join()
+    status, doc, secs = done["r"]
+    assert status == 422 and doc["error"]["code"] == "validation_error" and secs < 30
+    assert worst < 0.25, f"health took {worst * 1000:.0f} ms while the body was parsed"
