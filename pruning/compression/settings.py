@@ -89,7 +89,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
             if hints[f.name] is bool:
                 g.add_argument(_flag(f), action="store_true", **kw)
             else:
-                g.add_argument(_flag(f), type=_caster(hints[f.name]), choices=f.metadata.get("choices"), **kw)
+                g.add_argument(_flag(f), type=_caster(hints[f.name]), choices=f.metadata.get("choices"),
+                               metavar=None if f.metadata.get("choices") else f.name.upper(), **kw)
 
 
 def from_namespace(ns: argparse.Namespace) -> Settings:
