@@ -127,6 +127,21 @@ def all_trainable(model: nn.Module) -> bool:
 
 
 @torch.no_grad()
+def run_hooked(model: nn.Module, batches, hooks: list) -> None:
+    """Run ``batches`` through ``model`` in eval mode (statistics-collecting hooks see every
+    batch), then remove ``hooks`` and restore the model's train/eval mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        for x in batches:
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+
+
+@torch.no_grad()
 def recalibrate_bn(model: nn.Module, slots: list[Slot], batches) -> int:
     """Give each BatchNorm the statistics its conv output really has, without changing the
     eval-mode function: with the conv output's mean m and variance s2 over ``batches``,
@@ -148,15 +163,7 @@ def recalibrate_bn(model: nn.Module, slots: list[Slot], batches) -> int:
             acc[1] = acc[1] + (z * z).sum(1)
             acc[2] += z.shape[1]
         hooks.append(conv.register_forward_hook(hook))
-    was_training = model.training
-    model.eval()
-    try:
-        for x in batches:
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was_training)
+    run_hooked(model, batches, hooks)
     for _, bn in pairs:
         s1, s2, n = sums[id(bn)]
         if n == 0:

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pruning.pretrained.mapping import run_hooked
+
 from .groups import by_name, channel_groups
 from .importance import ctc_loss_btc
 from .lines import TrainLines
@@ -110,26 +112,15 @@ def adapt_bn(model: nn.Module, batches, passes: int = 2) -> None:
     the function by a per-frame KL of 0.09 (argmax agreement 97 %), this leaves it unchanged."""
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     batches = list(batches)
-    was = model.training
-    model.eval()
-    try:
-        for _ in range(passes):
-            acc = {id(b): [0.0, 0.0, 0] for b in bns}
-            hooks = [b.register_forward_pre_hook(partial(_accumulate, acc[id(b)])) for b in bns]
-            try:
-                for x in batches:
-                    model(x)
-            finally:
-                for h in hooks:
-                    h.remove()
-            for b in bns:
-                s1, s2, n = acc[id(b)]
-                if n:
-                    m = s1 / n
-                    b.running_mean.copy_(m.float())
-                    b.running_var.copy_((s2 / n - m * m).clamp_min(0).float())
-    finally:
-        model.train(was)
+    for _ in range(passes):
+        acc = {id(b): [0.0, 0.0, 0] for b in bns}
+        run_hooked(model, batches, [b.register_forward_pre_hook(partial(_accumulate, acc[id(b)])) for b in bns])
+        for b in bns:
+            s1, s2, n = acc[id(b)]
+            if n:
+                m = s1 / n
+                b.running_mean.copy_(m.float())
+                b.running_var.copy_((s2 / n - m * m).clamp_min(0).float())
 
 
 def kd_loss_btc(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Tensor, temperature: float) -> torch.Tensor:

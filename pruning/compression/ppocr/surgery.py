@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pruning.pretrained.mapping import run_hooked
 from pruning.pretrained.ppocrv6_tiny import PPOCRv6TinyRec
 
 from .groups import Group, as_index, channel_groups, check_sizes, config_with_sizes, scalar_tensor
@@ -47,15 +48,7 @@ def consumer_means(model: PPOCRv6TinyRec, batches, groups: list[Group] | None = 
             acc[key][0] = acc[key][0] + x.sum(1)
             acc[key][1] += x.shape[1]
         hooks.append(mods[n].register_forward_pre_hook(pre))
-    was = model.training
-    model.eval()
-    try:
-        for x in batches:
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was)
+    run_hooked(model, batches, hooks)
     return {n: (s / max(k, 1)).float() for n, (s, k) in acc.items()}
 
 
