@@ -68,14 +68,17 @@ train: corpus ## train/resume the base CRNN for TIME_BUDGET seconds (runs/base)
 		$$( [ -f runs/base/last.pt ] || [ ! -f models/base/crnn_base.pt ] || echo --init-from models/base/crnn_base.pt )
 
 # The CRNN retrained on the capture-like data engine (issue 16): grown charset, head grown from the
-# committed base, a lower LR than from scratch. Resumes from runs/engine/last.pt.
+# committed base, a lower LR than from scratch. Resumes from runs/engine/last.pt, else goes on from
+# the committed models/engine/crnn_engine.pt (fp16, optimiser re-warmed), else starts from the base.
 ENGINE_LR ?= 3e-4
 TRAIN_THREADS ?= 2
 train-engine: corpus ## continue the base CRNN on the data engine's lines for TIME_BUDGET seconds (runs/engine)
 	$(PYTHON) -m pruning.training.train --run runs/engine --time-budget $(TIME_BUDGET) --data engine \
 		--charset models/charset/extended.txt --lr $(ENGINE_LR) --warmup-steps 500 --sparsity 0 \
 		--real-val-variants clean,capture --threads $(TRAIN_THREADS) \
-		$$( [ -f runs/engine/last.pt ] || echo --init-from models/base/crnn_base.pt )
+		$$( [ -f runs/engine/last.pt ] || { [ -f models/engine/crnn_engine.pt ] \
+			&& echo --init-from models/engine/crnn_engine.pt --init-charset models/charset/extended.txt \
+			|| echo --init-from models/base/crnn_base.pt; } )
 
 ship-checkpoint: ## copy runs/base/best.pt (fp16 weights + counters), its log and curve to models/base/
 	$(PYTHON) -m pruning.training.ship_checkpoint runs/base/best.pt models/base/crnn_base.pt
