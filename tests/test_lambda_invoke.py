@@ -133,9 +133,9 @@ def assert_ocr(body: dict, width: int, height: int, want: list[str], min_char_ac
 def test_artefact_is_lean_and_complete():
     task_root, _ = _prerequisites("OcrFunction")
     for path in ["handler.py", "app.py", "slim_ocr/pipeline.py", "slim_ocr/batch.py", "models/crnn/model.onnx",
-                 "models/crnn/model.json", "models/crnn/charset.txt", "models/crnn-base/model.onnx", "onnxruntime", "cv2", "numpy", "fastapi", "mangum"]:
+                 "models/crnn/model.json", "models/crnn/charset.txt", "models/ppocrv6-tiny/model.onnx", "onnxruntime", "cv2", "numpy", "fastapi", "mangum"]:
         assert (task_root / path).exists(), path
-    for absent in ["boto3", "botocore", "frontend", "tests", "requirements.txt", "Makefile"]:
+    for absent in ["boto3", "botocore", "frontend", "tests", "requirements.txt", "Makefile", "models/crnn-base"]:
         assert not (task_root / absent).exists(), f"{absent} should not be in the artefact"
     assert not list(task_root.rglob("__pycache__")) and not list(task_root.rglob("*.pyc"))
 
