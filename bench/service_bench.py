@@ -15,17 +15,17 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from bench.reliability import proc_mb, serve
 
 REPO = Path(__file__).resolve().parents[1]
 FUNCTION = REPO / "function"
@@ -83,33 +83,12 @@ def in_process(n: int = 50) -> dict:
     return res
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    txt = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", txt).group(1)) / 1024
-
-
 def load_test(seconds: int, concurrency: int, segments: int = 3) -> dict | None:
     if not shutil.which("wrk"):
         print("wrk not installed (apt-get install wrk): load test skipped")
         return None
-    port = free_port()
-    env = {**os.environ, "LOG_LEVEL": "WARNING"}
-    srv = subprocess.Popen([sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(FUNCTION), "--port", str(port),
-                            "--log-level", "warning"], env=env)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "/api/v1/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    # the server in its own process, as bench/reliability.py starts it (OCR_THREADS=0: the default)
+    with serve(threads=0) as (url, pid):
         body = json.dumps({"image_base64": base64.b64encode(render(["发票号码：12345678 Total ¥1,234.56"], 24)).decode()})
         with tempfile.TemporaryDirectory() as d:
             script = Path(d) / "post.lua"
@@ -121,12 +100,12 @@ def load_test(seconds: int, concurrency: int, segments: int = 3) -> dict | None:
                               'summary.errors.write + summary.errors.timeout))\nend\n')
             # Several back-to-back wrk runs: after the first (warm-up: arenas, caches) the server's
             # RSS must stay flat, and no request may fail.
-            outs, rss = [], [rss_mb(srv.pid)]
+            outs, rss = [], [proc_mb(pid, "VmRSS")]
             for _ in range(segments):
                 outs.append(subprocess.run(["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "--latency",
                                             "-s", str(script), url + "/api/v1/ocr"],
                                            capture_output=True, text=True, check=True).stdout)
-                rss.append(rss_mb(srv.pid))
+                rss.append(proc_mb(pid, "VmRSS"))
         out = outs[-1]
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
         lat = {q: re.search(rf"\s{q}%\s+([\d.]+)(us|ms|s)", out) for q in ("50", "90", "99")}
@@ -139,9 +118,6 @@ def load_test(seconds: int, concurrency: int, segments: int = 3) -> dict | None:
                 "rss_mb": rss, "rss_growth_after_warmup": growth, "concurrency": concurrency,
                 "seconds": seconds * segments,
                 "ok": sum(e["non2xx"] + e["errors"] for e in errs) == 0 and growth < 0.10}
-    finally:
-        srv.terminate()
-        srv.wait(timeout=10)
 
 
 def main():
