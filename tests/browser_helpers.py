@@ -18,8 +18,7 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("SLIM_OCR_CHROMIUM", "/usr/bin/chromium"))
-CHROMEDRIVER = Path(os.environ.get("SLIM_OCR_CHROMEDRIVER", "/usr/bin/chromedriver"))
+from pruning.dataengine.html_pages import CHROMEDRIVER, CHROMIUM, chromium_missing_reason
 
 CJK_FONTS = [
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -112,16 +111,8 @@ def running_app(timeout: float = 45.0):
 
 # ---- the browser ---------------------------------------------------------------------------
 def browser_missing_reason() -> str | None:
-    """Why the browser test can't run here, or None when it can."""
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} not found (apt-get install chromium chromium-driver)"
-    if not CHROMEDRIVER.exists():
-        return f"{CHROMEDRIVER} not found (apt-get install chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install selenium)"
-    return None
+    """Why the browser test can't run here, or None when it can (the data engine's own check)."""
+    return chromium_missing_reason()
 
 
 @contextlib.contextmanager
