@@ -275,7 +275,7 @@ def test_dom_line_boxes_match_the_rendered_glyphs():
 
 
 @pytest.mark.browser
-def test_template_pages_render_into_the_cache(tmp_path):
+def test_template_pages_render_into_the_cache(tmp_path, tiny_corpus):
     _need_chromium()
     from pruning.dataengine.html_pages import PageCache
 
