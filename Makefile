@@ -17,7 +17,7 @@ APT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-zenhei fonts-wqy-m
 	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk \
 	ghostscript qpdf poppler-utils
 
-.PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus train-engine page-set page-bench reliability train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
+.PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus pages train-engine compress-ppocr page-set page-bench reliability train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
 	sam-cli validate build deploy deploy-frontend invoke start-api package-size lambda-test-prep clean
 
 help:
@@ -72,7 +72,11 @@ train: corpus ## train/resume the base CRNN for TIME_BUDGET seconds (runs/base)
 # the committed models/engine/crnn_engine.pt (fp16, optimiser re-warmed), else starts from the base.
 ENGINE_LR ?= 3e-4
 TRAIN_THREADS ?= 2
-train-engine: corpus ## continue the base CRNN on the data engine's lines for TIME_BUDGET seconds (runs/engine)
+PAGES ?= 600
+pages: corpus ## pre-render the data engine's Chromium training pages 0..PAGES-1 (data/dataengine/pages; cached ones kept)
+	$(PYTHON) -m pruning.dataengine.html_pages --pages 0:$(PAGES)
+
+train-engine: corpus pages ## continue the base CRNN on the data engine's lines for TIME_BUDGET seconds (runs/engine)
 	$(PYTHON) -m pruning.training.train --run runs/engine --time-budget $(TIME_BUDGET) --data engine \
 		--charset models/charset/extended.txt --lr $(ENGINE_LR) --warmup-steps 500 --sparsity 0 \
 		--real-val-variants clean,capture --threads $(TRAIN_THREADS) \
@@ -94,6 +98,15 @@ PRUNE_ARGS ?=
 BASE_CKPT ?= $(if $(wildcard runs/base/best.pt),runs/base/best.pt,models/base/crnn_base.pt)
 prune: setup-dev ## sensitivity -> plan -> surgery -> distillation -> ONNX -> INT8 -> report (PRUNE_BUDGET minutes; PRUNE_ARGS=--ship ships it if the targets are met)
 	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.compression.pipeline --base $(BASE_CKPT) $(PRUNE_ARGS)
+
+# PP-OCRv6-tiny compressed by gradual fade-and-cut rounds on data-engine lines (issue 15,
+# pruning/compression/ppocr/gradual.py): resumable, HOURS per call; `... gradual status` shows where it is.
+HOURS ?= 2
+compress-ppocr: pages ## run/resume the gradual PP-OCRv6-tiny compression for HOURS (runs/ppocr/gradual)
+	[ -f data/eval/labels.jsonl ] || $(MAKE) eval-set
+	[ -f data/pretrained/ppocrv6-tiny/torch.pt ] || $(MAKE) import-ppocr PRETRAINED=ppocrv6-tiny
+	[ -f runs/ppocr/recalibrated.pt ] || $(PYTHON) -m pruning.compression.ppocr.probe prepare
+	$(PYTHON) -m pruning.compression.ppocr.gradual run --hours $(HOURS) --threads $(TRAIN_THREADS)
 
 # Going on from a distilled student: the same PRUNE_SEED resumes a stopped run (it checkpoints
 # every 5 min); give each further continuation a new one, so that it sees new lines.

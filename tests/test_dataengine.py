@@ -106,6 +106,23 @@ def test_torch_dataset_adapter(tiny_corpus, page_cache):
     assert (b["input_lengths"] == b["widths"] // 8).all()
 
 
+def test_width_sorted_chunks_hold_the_same_lines_with_less_padding(tiny_corpus, page_cache):
+    """``sort_chunk`` reorders the same drawn lines into batches of similar width."""
+    def draw(sort_chunk):
+        return list(_engine(page_cache).batches(PPOCR_INPUT, 4, n=8, rng=np.random.default_rng(5),
+                                                sort_chunk=sort_chunk))
+
+    plain, sorted_ = draw(1), draw(8)
+    assert sorted(t for b in plain for t in b["texts"]) == sorted(t for b in sorted_ for t in b["texts"])
+
+    def padding(bs):
+        return sum(b["images"].shape[0] * b["images"].shape[3] - int(b["widths"].sum()) for b in bs)
+
+    assert padding(sorted_) < padding(plain)
+    for b in sorted_:
+        assert b["images"].shape[3] >= b["widths"].max() and len(b["texts"]) == 4
+
+
 def _dark_box_check(shot, box, page_shape):
     """The page's black rectangle lands inside the mapped quad: dark inside, light around it."""
     q = camera.map_points(shot.H, crops._quad(box))

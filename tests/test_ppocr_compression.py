@@ -242,3 +242,51 @@ def test_adapt_bn_after_recalibration_changes_nothing():
     ref = out(m, x_batch())
     adapt_bn(m, xs)
     torch.testing.assert_close(out(m, x_batch()), ref, atol=1e-4, rtol=1e-4)
+
+
+def test_learning_rate_warms_up_holds_then_decays():
+    from pruning.compression.ppocr.distill import DistillConfig, learning_rate
+    flat = DistillConfig(lr=1e-3, warmup=10)
+    assert learning_rate(flat, 0) == pytest.approx(1e-4) and learning_rate(flat, 500) == pytest.approx(1e-3)
+    cos = DistillConfig(lr=1e-3, warmup=10, max_steps=110, decay_from=10, lr_floor=0.1)
+    lrs = [learning_rate(cos, s) for s in range(10, 111)]
+    assert lrs[0] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(1e-4)
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+
+
+def _batches(start: int):
+    """A deterministic batch stream for the tiny model (``lines.collate`` keys), from ``start``."""
+    i = start
+    while True:
+        g = torch.Generator().manual_seed(i)
+        yield {"images": torch.rand(2, 3, 48, 64, generator=g) * 2 - 1,
+               "targets": torch.randint(1, 20, (6,), generator=g), "target_lengths": torch.tensor([3, 3]),
+               "input_lengths": torch.tensor([8, 6]), "texts": ["", ""]}
+        i += 1
+
+
+def test_distill_on_a_stream_stops_at_the_deadline_and_resumes(tmp_path):
+    """A run stopped by ``until`` checkpoints; a run stopped after 4 of 6 steps (past its fade
+    cut) and resumed ends on exactly the weights of an uninterrupted run (same stream from the
+    saved step)."""
+    import dataclasses
+    import time
+
+    from pruning.compression.ppocr.distill import DistillConfig, Fade, distill
+
+    cfg = DistillConfig(seconds=1e9, warmup=2, batch_size=2, max_steps=6, eval_every=10 ** 9)
+
+    def go(out, cfg=cfg, until=None):
+        return distill(tiny_model(1), tiny_model(), [], cfg, out, log=lambda _: None,
+                       fade=Fade({"hidden": [10, 11]}, 3), stream=_batches, until=until)
+
+    whole = go(tmp_path / "a")
+    assert whole["done"] and whole["steps"] == 6 and whole["student"].cfg.hidden == 10
+    stopped = go(tmp_path / "b", until=time.time() - 1)       # stops before its first step
+    assert not stopped["done"] and stopped["steps"] == 0 and (tmp_path / "b" / "last.pt").exists()
+    part = go(tmp_path / "b", cfg=dataclasses.replace(cfg, max_steps=4))
+    assert part["steps"] == 4 and part["student"].cfg.hidden == 10
+    resumed = go(tmp_path / "b")
+    assert resumed["done"] and resumed["steps"] == 6
+    x = x_batch(w=64)
+    torch.testing.assert_close(out(resumed["student"], x), out(whole["student"], x))

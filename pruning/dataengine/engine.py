@@ -189,23 +189,31 @@ class DataEngine:
             yield prepare_line(img, spec), text
 
     def batches(self, spec: InputSpec, batch_size: int, n: int | None = None, rng: np.random.Generator | None = None,
-                width_multiple: int | None = None) -> Iterator[dict]:
+                width_multiple: int | None = None, sort_chunk: int = 1) -> Iterator[dict]:
         """Batches: ``{"images": make_batch(lines, spec, width) (B, C, H, W) float32, "texts",
-        "widths"}``; ``width_multiple`` rounds the batch width up (default: the stride)."""
+        "widths"}``; ``width_multiple`` rounds the batch width up (default: the stride).
+        ``sort_chunk`` > 1 draws that many batches' lines at once, sorts them by width, cuts
+        them into batches and yields those in a random order: engine lines range from one
+        character to 30, and unsorted batches are mostly padding (a 48-px PP-OCR batch of 16
+        averaged 845 px wide for lines of ~400)."""
         mult = width_multiple or spec.width_stride
-        buf_l, buf_t, k = [], [], 0
-        for line, text in self.lines(spec, None, rng):
-            buf_l.append(line)
-            buf_t.append(text)
-            if len(buf_l) == batch_size:
-                widest = max(x.shape[1] for x in buf_l)
+        rng = rng or np.random.default_rng(self.seed)
+        lines = self.lines(spec, None, rng)
+        k = 0
+        while True:
+            chunk = [next(lines) for _ in range(batch_size * max(1, sort_chunk))]
+            if sort_chunk > 1:
+                chunk.sort(key=lambda lt: lt[0].shape[1])
+            groups = [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+            order = rng.permutation(len(groups)) if sort_chunk > 1 else range(len(groups))
+            for g in (groups[i] for i in order):
+                widest = max(x.shape[1] for x, _ in g)
                 width = max(widest, min(-(-widest // mult) * mult, spec.max_width))
-                yield {"images": make_batch(buf_l, spec, width),
-                       "texts": buf_t, "widths": np.array([x.shape[1] for x in buf_l])}
-                buf_l, buf_t, k = [], [], k + 1
+                yield {"images": make_batch([x for x, _ in g], spec, width),
+                       "texts": [t for _, t in g], "widths": np.array([x.shape[1] for x, _ in g])}
+                k += 1
                 if n is not None and k >= n:
                     return
-
 
 def lines(spec: InputSpec, n: int | None = None, seed: int = 0, engine: DataEngine | None = None, **kw
           ) -> Iterator[tuple[np.ndarray, str]]:

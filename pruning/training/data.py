@@ -22,6 +22,9 @@ from pruning.training.textgen import TextSampler
 
 BUCKET = 32          # batch widths are rounded up to a multiple of this
 CHUNK_BATCHES = 8    # batches rendered together, sorted by width to limit padding
+# engine lines vary more in length (1-30 units): unsorted PP-OCR batches were 65 % padding,
+# chunks of 8 batches 23 %, of 32 batches 10 %
+ENGINE_SORT_CHUNK = 32
 
 
 @dataclass
@@ -115,11 +118,13 @@ class EngineLines(IterableDataset):
 
     The engine's stream is seeded by ``[seed, start_batch]``: a resumed run goes on with fresh
     lines rather than the exact batches it would have seen (the engine draws from a pool of
-    page views, which a batch index cannot address)."""
+    page views, which a batch index cannot address). Batches are width-sorted within chunks
+    of ``sort_chunk`` batches (``DataEngine.batches``)."""
 
     def __init__(self, charset: Charset, batch_size: int, seed: int, start_batch: int = 0,
-                 spec: InputSpec = CRNN_INPUT, **engine_kw):
+                 spec: InputSpec = CRNN_INPUT, sort_chunk: int = ENGINE_SORT_CHUNK, **engine_kw):
         self.charset, self.batch_size, self.seed, self.start_batch = charset, batch_size, seed, start_batch
+        self.sort_chunk = sort_chunk
         self.spec, self.engine_kw = spec, engine_kw
 
     def __iter__(self):
@@ -128,7 +133,8 @@ class EngineLines(IterableDataset):
         engine = DataEngine(seed=self.seed, charset=self.charset, render_missing=False, **self.engine_kw)
         rng = np.random.default_rng([self.seed, self.start_batch])
         try:
-            for b in engine.batches(self.spec, self.batch_size, rng=rng, width_multiple=BUCKET):
+            for b in engine.batches(self.spec, self.batch_size, rng=rng, width_multiple=BUCKET,
+                                        sort_chunk=self.sort_chunk):
                 targets, target_lengths = encode_targets(b["texts"], self.charset)
                 widths = torch.from_numpy(b["widths"]).long()
                 yield {"images": torch.from_numpy(b["images"]), "targets": targets, "target_lengths": target_lengths,

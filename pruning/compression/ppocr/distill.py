@@ -5,17 +5,19 @@ over the frames of each line's own width -- padding frames excluded) plus ``ctc_
 on the lines' labels. Teacher and student see the same 48-px batch (a ``Squeezed`` student
 squeezes it itself), so their frames are the same columns and need no alignment.
 
-AdamW (no weight decay on BatchNorm and biases), linear warm-up then constant LR. BatchNorm
-statistics stay frozen (eval mode; their affine parameters train): the student's statistics
-are set once before (``adapt_bn``). Runs on a time budget (training seconds, evaluation
-excluded), evaluates at given line counts, checkpoints every few minutes and resumes from
-``<out>/last.pt`` with the same data stream (``lines.TrainLines`` from the saved batch index).
+AdamW (no weight decay on BatchNorm and biases), linear warm-up, constant LR, then (with
+``max_steps`` and ``decay_from``) cosine decay to ``lr_floor`` x LR. BatchNorm statistics stay
+frozen (eval mode; their affine parameters train). Runs on a time budget (training seconds,
+evaluation excluded) and/or a step budget, evaluates at given line counts, checkpoints every few
+minutes and resumes from ``<out>/last.pt``. The data: ``stream(start_step)`` -> batches
+(``lines.TrainLines`` by default, which resumes with the very same batches).
 """
 from __future__ import annotations
 
 import json
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -45,6 +47,9 @@ class DistillConfig:
     eval_every: int = 2000          # lines between evaluations
     checkpoint_s: float = 180.0
     max_units: float = 30.0
+    max_steps: int = 0              # >0: stop at this many optimizer steps (as well as at ``seconds``)
+    decay_from: int = 0             # >0 with max_steps: cosine LR decay from this step to max_steps
+    lr_floor: float = 0.05
 
 
 @dataclass
@@ -140,13 +145,25 @@ def _param_groups(model: nn.Module, wd: float):
     return [{"params": decay, "weight_decay": wd}, {"params": no, "weight_decay": 0.0}]
 
 
+def learning_rate(cfg: DistillConfig, step: int) -> float:
+    """LR of optimizer step ``step`` (0-based): warm-up, constant, optional cosine decay."""
+    lr = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup))
+    if cfg.max_steps and 0 < cfg.decay_from < cfg.max_steps and step >= cfg.decay_from:
+        u = min(1.0, (step - cfg.decay_from) / (cfg.max_steps - cfg.decay_from))
+        lr *= cfg.lr_floor + (1 - cfg.lr_floor) * 0.5 * (1 + math.cos(math.pi * u))
+    return lr
+
+
 def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: DistillConfig, out_dir: Path,
             evaluator: Callable[[nn.Module], dict] | None = None, log: Callable[[str], None] = print,
-            save_fn: Callable[[nn.Module, Path], None] | None = None, fade: Fade | None = None) -> dict:
+            save_fn: Callable[[nn.Module, Path], None] | None = None, fade: Fade | None = None,
+            stream: Callable[[int], Iterator[dict]] | None = None, until: float | None = None) -> dict:
     """Train ``student``; returns {"history": [...], "lines": n, "seconds": s, "student": module}
-    (a new module when ``fade`` cut channels).
+    (a new module when ``fade`` cut channels). ``stream(start_step)``: the training batches
+    (dicts as ``lines.collate``) from a step on; default ``lines.TrainLines``.
     ``evaluator(student) -> dict`` runs at 0 and every ``cfg.eval_every`` lines (and at the end);
-    ``save_fn(student, path)`` writes the final student."""
+    ``save_fn(student, path)`` writes the final student. ``until`` (a ``time.time()``): stop
+    there, checkpoint and return with ``done`` False (the budget is not spent; run again to go on)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "last.pt"
@@ -155,7 +172,7 @@ def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: Disti
         p.requires_grad_(False)
     state = {"step": 0, "lines": 0, "elapsed": 0.0, "history": [], "next_eval": 0, "pruned": False}
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False) if ckpt_path.exists() else None
-    budget_keys = ("seconds", "eval_every", "checkpoint_s")   # a run may be extended
+    budget_keys = ("seconds", "eval_every", "checkpoint_s", "max_steps", "decay_from")   # a run may be extended
     if ck is not None and {k: v for k, v in ck["config"].items() if k not in budget_keys} != \
             {k: v for k, v in asdict(cfg).items() if k not in budget_keys}:
         raise SystemExit(f"{ckpt_path}: saved with other settings {ck['config']}; remove it or use the same")
@@ -168,7 +185,8 @@ def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: Disti
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
         log(f"resumed at step {state['step']}, {state['lines']} lines, {state['elapsed']:.0f} s")
-    stream = TrainLines(chars, cfg.batch_size, cfg.seed, start=state["step"], max_units=cfg.max_units)
+    batches = stream(state["step"]) if stream is not None else \
+        TrainLines(chars, cfg.batch_size, cfg.seed, start=state["step"], max_units=cfg.max_units)
 
     def checkpoint():
         tmp = ckpt_path.with_suffix(".tmp")
@@ -192,13 +210,22 @@ def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: Disti
         state["next_eval"] = state["lines"] + cfg.eval_every
     last_ck = time.perf_counter()
     run_avg = None
-    while state["elapsed"] < cfg.seconds:
+    def finished() -> bool:
+        return state["elapsed"] >= cfg.seconds or bool(cfg.max_steps and state["step"] >= cfg.max_steps)
+
+    while not finished():
+        if until is not None and time.time() >= until:
+            checkpoint()
+            log(f"stopped at the deadline: step {state['step']}, {state['lines']} lines; run again to resume")
+            return {"history": state["history"], "lines": state["lines"], "seconds": round(state["elapsed"], 1),
+                    "steps": state["step"], "student": student, "cut_max_dlogit": state.get("cut_max_dlogit"),
+                    "done": False}
         t0 = time.perf_counter()
-        batch = next(stream)
+        batch = next(batches)
         x = batch["images"]
         student.train()
         freeze_bn(student)
-        lr = cfg.lr * min(1.0, (state["step"] + 1) / max(1, cfg.warmup))
+        lr = learning_rate(cfg, state["step"])
         for g in opt.param_groups:
             g["lr"] = lr
         with torch.no_grad():
@@ -248,4 +275,4 @@ def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: Disti
     if save_fn is not None:
         save_fn(student, out_dir / "student.pt")
     return {"history": state["history"], "lines": state["lines"], "seconds": round(state["elapsed"], 1),
-            "steps": state["step"], "student": student, "cut_max_dlogit": state.get("cut_max_dlogit")}
+            "steps": state["step"], "student": student, "cut_max_dlogit": state.get("cut_max_dlogit"), "done": True}

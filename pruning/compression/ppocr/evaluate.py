@@ -53,6 +53,7 @@ def snapshot_eval_set(limit: int = 150, src=None, dest=SNAPSHOT) -> Path:
     tmp.replace(dest / "labels.jsonl")
     return dest
 SUBSETS = ("zh/clean", "zh/photo", "en/clean", "en/photo")
+CAPTURE = ("zh/capture", "en/capture")
 
 
 @dataclass
@@ -61,7 +62,9 @@ class EvalData:
     sets: dict = field(default_factory=dict)
 
     @classmethod
-    def load(cls, synth: int = 200, real_limit: int | None = 150, spec=PPOCR_INPUT) -> EvalData:
+    def load(cls, synth: int = 200, real_limit: int | None = 150, spec=PPOCR_INPUT, capture: int = 0) -> EvalData:
+        """``capture``: also the first N lines per language of ``data/eval``'s capture variant
+        (camera-like captures made by ``bench/capture.py``, independent of the data engine)."""
         sets = {}
         for name, aug in (("synth_clean", False), ("synth_aug", True)):
             if synth:
@@ -73,6 +76,10 @@ class EvalData:
             for key, idx in split_subsets(recs).items():
                 if key in SUBSETS:
                     sets[key] = ([prepare_line(recs[i]["image"], spec) for i in idx], [recs[i]["text"] for i in idx])
+        if capture:
+            recs = load_eval_set(variant="capture", limit=capture)
+            for key, idx in split_subsets(recs).items():
+                sets[key] = ([prepare_line(recs[i]["image"], spec) for i in idx], [recs[i]["text"] for i in idx])
         return cls(sets)
 
 
@@ -99,5 +106,5 @@ def evaluate(model, chars: list[str], data: EvalData, batch_size: int = 32) -> d
 
 
 def brief(res: dict) -> str:
-    keys = [k for k in ("synth_clean", "synth_aug", *SUBSETS) if k in res]
+    keys = [k for k in ("synth_clean", "synth_aug", *SUBSETS, *CAPTURE) if k in res]
     return "  ".join(f"{k} {100 * res[k]['char_acc']:.2f}" for k in keys)
