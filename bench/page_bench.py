@@ -136,12 +136,20 @@ def pool(rows: list[dict]) -> dict:
 # --------------------------------------------------------------------------- systems
 
 class Ours:
+    """``ours``: the engine as configured (OCR_MODEL, OCR_DETECTOR); ``ours-db`` / ``ours-db:<bundle
+    dir or name>``: the same recogniser behind the DB detector; ``ours-classical``; a suffix
+    ``@0.6`` sets the minimum line confidence."""
     name = "ours"
 
-    def __init__(self):
+    def __init__(self, spec: str = "ours"):
         from slim_ocr.pipeline import OcrEngine  # noqa: PLC0415
-        self.engine = OcrEngine()
-        self.desc = f"slim_ocr OcrEngine (bundle {self.engine.model_name}), mode=page"
+        spec, _, conf = spec.partition("@")          # "...@0.6": the minimum line confidence
+        kind, _, model = spec.partition(":")
+        detector = {"ours": None, "ours-db": "db", "ours-classical": "classical"}[kind]
+        self.name = spec + (f"@{conf}" if conf else "")
+        self.engine = OcrEngine(detector=detector, db_model=model or None, min_confidence=float(conf) if conf else None)
+        db = f" {self.engine.db.name}" if self.engine.detector == "db" else ""
+        self.desc = f"slim_ocr OcrEngine (bundle {self.engine.model_name}, detector {self.engine.detector}{db}), mode=page"
 
     def __call__(self, data: bytes) -> list[tuple[list, str]]:
         res = self.engine.run_bytes(data, mode="page")
@@ -167,7 +175,7 @@ class Rapid:
 
 
 def make_system(name: str):
-    return {"ours": Ours, "rapidocr": Rapid}[name]()
+    return Rapid() if name == "rapidocr" else Ours(name)
 
 
 # --------------------------------------------------------------------------- run

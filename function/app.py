@@ -2,8 +2,9 @@
 
 Routes: POST /api/v1/ocr (JSON, base64 file), POST /predict (multipart, used by the web page),
 GET /api/v1/health. Both OCR routes take images (one result: lines, boxes) and PDFs / multi-page
-TIFFs (one entry per page; ``pages`` picks a range), answered as JSON, plain text or hOCR
-(``format``). Errors always have the shape {"success": false, "error": {"code", "message"}}.
+TIFFs (one entry per page; ``pages`` picks a range), answered as JSON, plain text, hOCR or a
+searchable PDF (``format``); ``format=thumbnails`` answers the page count and small page images
+without OCR. Errors always have the shape {"success": false, "error": {"code", "message"}}.
 Recognition runs in worker threads (never on the event loop), at most ``OCR_CONCURRENCY`` at
 once; bodies over the limit are refused before they are buffered (``slim_ocr.limits``).
 """
@@ -27,11 +28,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from slim_ocr import hocr
 from slim_ocr.document import SYNC_MAX_PAGES, count_pages, parse_pages, sniff_document
-from slim_ocr.errors import ImageTooLarge, OcrError
+from slim_ocr.errors import ImageTooLarge, OcrError, ResponseTooLarge
 from slim_ocr.image_io import MAX_BYTES, decode_base64
 from slim_ocr.limits import BodyLimit, OcrSlots, SecurityHeaders, check_token, clean_request_id
 from slim_ocr.logs import configure_logging
 from slim_ocr.pipeline import Mode, OcrEngine
+from slim_ocr.thumbnails import THUMBNAIL_SIDE, thumbnails
 
 configure_logging()
 log = logging.getLogger("slim_ocr")
@@ -42,6 +44,9 @@ SLOTS = OcrSlots()
 API_TOKEN = os.environ.get("API_TOKEN") or None   # optional bearer token on the OCR routes
 # a base64 image of MAX_BYTES in JSON, or the file in a multipart form, plus room for the envelope
 MAX_BODY = (MAX_BYTES * 4) // 3 + 64 * 1024
+# A binary answer (format=pdf) bigger than this is a 413 (template.yaml sets it on Lambda, whose
+# 6 MB response limit applies to the base64-encoded body); unset: no limit.
+MAX_RESPONSE_BYTES = int(os.environ.get("OCR_MAX_RESPONSE_BYTES") or 0) or None
 
 app = FastAPI(title="Slim OCR", version="0.1.0",
               description="Fast, lightweight Chinese + English OCR on CPU (CTC line recognisers, ONNX Runtime).")
@@ -53,11 +58,14 @@ app.add_middleware(SecurityHeaders)
 
 
 # ---- schemas --------------------------------------------------------------------------
-OutputFormat = Literal["json", "text", "hocr"]
+OutputFormat = Literal["json", "text", "hocr", "pdf", "thumbnails"]
 _DOC_FIELDS = {
     "pages": "PDF / multi-page TIFF: the pages to read, e.g. '1-3,5' (default: all, at most "
              f"{SYNC_MAX_PAGES} here; longer documents go through S3 batch)",
-    "format": "json (default), text (plain text; pages separated by form feeds) or hocr (XHTML)",
+    "format": "json (default); text (plain text; pages separated by form feeds); hocr (XHTML); pdf (a "
+              "searchable PDF of the pages read: a PDF keeps its pages and gains an invisible text layer, "
+              "images and TIFF frames become image pages); thumbnails (no OCR: the page count and, per "
+              f"page, its size as OCR at dpi reads it and a JPEG of at most {THUMBNAIL_SIDE} px as a data URL)",
     "dpi": "PDF: rendering resolution (default 200)",
     "force_ocr": "PDF: also OCR pages that already have a text layer (else their text is returned)",
 }
@@ -91,6 +99,8 @@ class OcrResponse(BaseModel):
     lines: list[Line]
     elapsed_ms: float
     model: str
+    detector: str | None = Field(None, description="the line detector that ran: 'db:<bundle>' (learned) or "
+                                                   "'classical'; null when the image was read as one line")
     image: ImageInfo
 
 
@@ -119,6 +129,18 @@ class DocumentResponse(BaseModel):
     elapsed_ms: float
 
 
+class PageThumbnail(PageInfo):
+    page: int = Field(..., description="1-based page number in the document")
+    thumbnail: str = Field(..., description="data:image/jpeg;base64,... (width, height, dpi: the page as OCR reads it)")
+
+
+class ThumbnailsResponse(BaseModel):
+    success: bool = True
+    format: str = Field(..., description="the document's format: pdf, tiff, png, ...")
+    page_count: int = Field(..., description="pages in the document (pages may be a selection)")
+    pages: list[PageThumbnail]
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -137,9 +159,12 @@ class Health(BaseModel):
 
 _ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 408, 413, 415, 422, 503)}
 _OK = {200: {"description": "format=json: one image's result, or one entry per page of a document; "
-                            "format=text: text/plain; format=hocr: application/xhtml+xml",
+                            "format=thumbnails: ThumbnailsResponse; format=text: text/plain; "
+                            "format=hocr: application/xhtml+xml; format=pdf: application/pdf",
              "content": {"text/plain": {"schema": {"type": "string"}},
-                         "application/xhtml+xml": {"schema": {"type": "string"}}}}}
+                         "application/xhtml+xml": {"schema": {"type": "string"}},
+                         "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+_RESPONSE = OcrResponse | DocumentResponse | ThumbnailsResponse
 
 
 # ---- errors ----------------------------------------------------------------------------
@@ -213,22 +238,40 @@ def _is_document(data: bytes) -> bool:
     return kind == "pdf" or (kind == "tiff" and count_pages(data) > 1)
 
 
+def _read(data: bytes, mode: str, pages: str | None, fmt: OutputFormat, dpi: float | None, force_ocr: bool):
+    """(result, log fields): the thumbnails, a Document (documents; every input for format=pdf) or
+    an image's OcrResult."""
+    if fmt == "thumbnails":
+        thumbs = thumbnails(data, pages, dpi, max_pages=SYNC_MAX_PAGES)
+        return thumbs, {"lines": 0, "pages": len(thumbs.pages)}
+    if fmt == "pdf" or _is_document(data):
+        doc = _documents().run(data, pages=pages, dpi=dpi, mode=mode, force_ocr=force_ocr)
+        return doc, {"lines": sum(len(p.lines) for p in doc.pages), "pages": len(doc.pages)}
+    parse_pages(pages, 1)   # an image is page 1: anything else is a 400
+    result = ENGINE.run_bytes(data, mode)
+    return result, {"lines": len(result.lines), "width": result.width, "height": result.height,
+                    **{k: round(v, 2) for k, v in result.timings.items()}}
+
+
 def _run(request: Request, data: bytes, mode: str, route: str, pages: str | None = None,
          fmt: OutputFormat = "json", dpi: float | None = None, force_ocr: bool = False):
     """Recognise ``data`` in the calling (worker) thread, holding one of SLOTS."""
     t0 = time.perf_counter()
     with SLOTS:
-        if _is_document(data):
-            doc = _documents().run(data, pages=pages, dpi=dpi, mode=mode, force_ocr=force_ocr)
-            body, lines, size = doc, sum(len(p.lines) for p in doc.pages), {"pages": len(doc.pages)}
-        else:
-            parse_pages(pages, 1)   # an image is page 1: anything else is a 400
-            body = result = ENGINE.run_bytes(data, mode)
-            lines, size = len(result.lines), {"width": result.width, "height": result.height,
-                                              **{k: round(v, 2) for k, v in result.timings.items()}}
-    log.info("ocr", extra={"request_id": _request_id(request), "route": route, "bytes": len(data), "lines": lines,
-                           "mode": mode, "format": fmt, "elapsed_ms": round((time.perf_counter() - t0) * 1000, 2),
-                           **size})
+        body, fields = _read(data, mode, pages, fmt, dpi, force_ocr)
+        if fmt == "pdf":
+            body = body.to_pdf()   # grafting the text layer is pdfium work too: inside the slot
+            if MAX_RESPONSE_BYTES and len(body) > MAX_RESPONSE_BYTES:
+                raise ResponseTooLarge(f"the searchable PDF is {len(body) / 1e6:.1f} MB, over this endpoint's "
+                                       f"{MAX_RESPONSE_BYTES / 1e6:.1f} MB; ask for fewer pages or use S3 batch")
+    log.info("ocr", extra={"request_id": _request_id(request), "route": route, "bytes": len(data), "mode": mode,
+                           "format": fmt, "elapsed_ms": round((time.perf_counter() - t0) * 1000, 2), **fields})
+    return _respond(body, fmt)
+
+
+def _respond(body, fmt: OutputFormat):
+    if fmt == "pdf":
+        return Response(body, media_type="application/pdf")
     if fmt == "text":
         return PlainTextResponse(body.text)
     if fmt == "hocr":
@@ -247,7 +290,7 @@ def _ocr_json(request: Request, raw: bytes):
                 body.force_ocr)
 
 
-@app.post("/api/v1/ocr", response_model=OcrResponse | DocumentResponse, responses={**_OK, **_ERRORS},
+@app.post("/api/v1/ocr", response_model=_RESPONSE, responses={**_OK, **_ERRORS},
           summary="OCR a base64-encoded image or document",
           openapi_extra={"requestBody": {"required": True, "content": {
               "application/json": {"schema": OcrRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
@@ -257,7 +300,7 @@ async def ocr_json(request: Request):
     return await run_in_threadpool(_ocr_json, request, raw)
 
 
-@app.post("/predict", response_model=OcrResponse | DocumentResponse, responses={**_OK, **_ERRORS},
+@app.post("/predict", response_model=_RESPONSE, responses={**_OK, **_ERRORS},
           summary="OCR an uploaded image or document")
 async def predict(request: Request, image: UploadFile = File(..., description="the image or document file"),
                   mode: Mode = Form("auto"),

@@ -2,12 +2,14 @@
 
 Needs Debian's chromium + chromium-driver and pip's selenium; skipped (with the reason) without them.
 Run alone with:  pytest -m browser tests/test_browser.py
-Screenshots land in reports/screenshots/latest/ (page.png: desktop, page-mobile.png: phone width).
+Screenshots land in reports/screenshots/latest/ (page.png: desktop, page-mobile.png: phone width;
+page-document*.png: a 3-page PDF).
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -55,6 +57,26 @@ def app_url():
 def driver(app_url):
     with bh.chromium_driver() as d:
         yield d
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory):
+    """test_documents' 3 pages of real text (a held-out font), as an image-only PDF and a TIFF."""
+    from test_documents import PAGES, make_text_pdf, rasterise
+
+    d = tmp_path_factory.mktemp("scans")
+    images = rasterise(make_text_pdf(d / "text.pdf"))
+    pdf, tiff, single = d / "scan.pdf", d / "scan.tif", d / "one.tif"
+
+    def copies():   # Pillow's save keeps its options on the image: each file gets fresh copies
+        return [im.copy() for im in images]
+
+    first, *rest = copies()
+    first.save(pdf, save_all=True, append_images=rest, resolution=200, quality=90)
+    first, *rest = copies()
+    first.save(tiff, save_all=True, append_images=rest, dpi=(200, 200), compression="tiff_deflate")
+    copies()[1].save(single, dpi=(200, 200), compression="tiff_deflate")
+    return {"pdf": pdf, "tiff": tiff, "single_tiff": single, "pages": PAGES}
 
 
 @pytest.fixture
@@ -123,6 +145,67 @@ def console_errors(driver) -> list[str]:
 def predict_requests(driver) -> int:
     return driver.execute_script(
         "return performance.getEntriesByType('resource').filter(e => e.name.endsWith('/predict')).length;")
+
+
+# Records the form fields (all but the file) of every request the page sends, in window.__sent;
+# ``fail`` makes the request with those fields answer an error without reaching the server, and
+# ``delay_ms`` holds every request back (so the stop button can be pressed mid-document).
+RECORD_REQUESTS = """
+const [fail, delayMs] = [arguments[0], arguments[1]];
+window.__sent = [];
+window.__pageFetch = window.__pageFetch || window.fetch;   // called again: replaces the last wrapper
+const real = window.__pageFetch;
+window.fetch = (url, opts) => {
+  const fields = opts && opts.body instanceof FormData
+    ? Object.fromEntries([...opts.body].filter(([k]) => k !== 'image')) : null;
+  if (fields) window.__sent.push(fields);
+  if (fields && fail && JSON.stringify(fields) === JSON.stringify(fail)) {
+    return Promise.resolve(new Response(JSON.stringify({success: false, error: {code: 'busy', message: 'busy (test)'}}),
+                                        {status: 503, headers: {'content-type': 'application/json'}}));
+  }
+  return new Promise(r => setTimeout(r, delayMs)).then(() => real(url, opts));
+};
+"""
+
+
+def record_requests(driver, fail: dict | None = None, delay_ms: int = 0) -> None:
+    driver.execute_script(RECORD_REQUESTS, fail, delay_ms)
+
+
+def sent_fields(driver) -> list[dict]:
+    return driver.execute_script("return window.__sent;")
+
+
+def page_results(driver) -> list[dict]:
+    """The per-page results list: [{page, status, text}] in page order."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#page-results li')].map(li => ({page: Number(li.dataset.page), "
+        "status: li.dataset.status, text: li.querySelector('.page-text').textContent}));")
+
+
+def drawn_thumbnails(driver) -> list[int]:
+    """Natural widths of the thumbnail strip's images (0: not drawn)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#thumbs li img')].map(i => i.complete ? i.naturalWidth : 0);")
+
+
+def allow_downloads(driver, folder: Path) -> None:
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+
+
+def wait_for_download(path: Path, timeout: float = WAIT_S) -> bytes:
+    deadline = time.monotonic() + timeout
+    while not path.exists() or path.with_name(path.name + ".crdownload").exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path.name} was not downloaded: {sorted(p.name for p in path.parent.iterdir())}")
+        time.sleep(0.1)
+    return path.read_bytes()
+
+
+def assert_pages_match(texts: list[str], pages: list[list[str]]) -> None:
+    assert len(texts) == len(pages), texts
+    for text, want in zip(texts, pages):
+        assert_recognised_text_matches([ln for ln in text.split("\n") if ln.strip()], want)
 
 
 # ---- tests -----------------------------------------------------------------------------------------
@@ -352,3 +435,129 @@ def test_language_toggle_is_remembered(driver, app_url):
     assert driver.find_element(By.ID, "result-heading").text == "识别结果"
     driver.find_element(By.ID, "lang-toggle").click()
     assert driver.execute_script("return localStorage.getItem('slimOcr.lang');") == "en"
+
+
+# ---- documents: PDF and multi-page TIFF, page by page ---------------------------------------------
+def test_pdf_pages_thumbnails_results_and_downloads(driver, app_url, scans, tmp_path):
+    import pypdfium2
+    from selenium.webdriver.common.by import By
+
+    from test_documents import pdftotext
+
+    pages = scans["pages"]
+    open_page(driver, app_url)
+    allow_downloads(driver, tmp_path)
+    record_requests(driver)
+    upload(driver, scans["pdf"])
+    assert wait_for_outcome(driver) == "done", error_text(driver)
+
+    # thumbnails first (no OCR), then one request per page
+    assert sent_fields(driver) == [{"format": "thumbnails", "pages": "1"}, {"format": "thumbnails", "pages": "2-3"},
+                                   {"pages": "1"}, {"pages": "2"}, {"pages": "3"}]
+    thumbs = drawn_thumbnails(driver)
+    assert len(thumbs) == len(pages) and all(thumbs), thumbs
+    results = page_results(driver)
+    assert [(r["page"], r["status"]) for r in results] == [(n, "done") for n in (1, 2, 3)]
+    assert_pages_match([r["text"] for r in results], pages)
+    assert "3 pages" in driver.find_element(By.ID, "status-text").text
+    assert "3 pages" in driver.find_element(By.ID, "file-meta").text
+
+    # a page's thumbnail shows it: its lines, its text, its boxes in the page's pixels
+    driver.find_element(By.CSS_SELECTOR, '#thumbs li[data-page="2"] button').click()
+    wait_until(driver, "document.getElementById('page-heading').textContent.includes('2')", timeout=5,
+               what="page 2 to be shown")
+    assert driver.find_element(By.ID, "result-text").get_property("value") == results[1]["text"]
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#lines li")) == len(pages[1])
+    canvas = driver.find_element(By.ID, "preview")
+    assert canvas.get_attribute("data-boxes") == str(len(pages[1]))
+    assert (canvas.get_attribute("data-image-width"), canvas.get_attribute("data-image-height")) == ("1654", "2339")
+
+    # all pages' text as .txt (pages separated by form feeds) and the searchable PDF
+    driver.find_element(By.ID, "doc-txt-btn").click()
+    txt = wait_for_download(tmp_path / "scan.txt").decode("utf-8")
+    assert txt.split("\f") == [r["text"] for r in results]
+    driver.find_element(By.ID, "pdf-btn").click()
+    pdf = wait_for_download(tmp_path / "scan.searchable.pdf")
+    assert pdf.startswith(b"%PDF-") and sent_fields(driver)[-1] == {"format": "pdf"}
+    assert len(pypdfium2.PdfDocument(pdf)) == len(pages)
+    if shutil.which("pdftotext"):
+        assert_pages_match([pdftotext(tmp_path / "scan.searchable.pdf", n) for n in (1, 2, 3)], pages)
+
+    bh.screenshot_full_page(driver, SCREENSHOTS / "page-document.png", 1280)
+    bh.screenshot_full_page(driver, SCREENSHOTS / "page-document-mobile.png", 390, mobile=True)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert overflow <= 0, f"page is {overflow}px wider than a phone screen"
+    assert console_errors(driver) == []
+
+
+def test_a_failed_page_keeps_the_others_and_stop_ends_the_reading(driver, app_url, scans, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    pages = scans["pages"]
+    open_page(driver, app_url)
+    allow_downloads(driver, tmp_path)
+    record_requests(driver, fail={"pages": "2"})
+    upload(driver, scans["pdf"])
+    assert wait_for_outcome(driver) == "done", error_text(driver)
+    results = page_results(driver)
+    assert [r["status"] for r in results] == ["done", "error", "done"]
+    assert "busy" in results[1]["text"].lower()
+    assert_pages_match([results[0]["text"], results[2]["text"]], [pages[0], pages[2]])
+    assert "1 failed" in driver.find_element(By.ID, "status-text").text
+    driver.find_element(By.ID, "doc-txt-btn").click()                 # the pages read, in order
+    assert wait_for_download(tmp_path / "scan.txt").decode("utf-8").split("\f") == \
+        [results[0]["text"], results[2]["text"]]
+    driver.find_element(By.ID, "pdf-btn").click()                     # ... and the PDF of those pages
+    wait_for_download(tmp_path / "scan.searchable.pdf")
+    assert sent_fields(driver)[-1] == {"format": "pdf", "pages": "1,3"}
+
+    # Stop while page 2 is being read: page 1 stays, the rest is not read; "Recognise again" reads all
+    record_requests(driver, delay_ms=1500)
+    driver.find_element(By.ID, "recognise-btn").click()
+    wait_until(driver, "document.querySelector('#page-results li[data-page=\"2\"]').dataset.status === 'busy'",
+               what="page 2 to be read")
+    assert visible(driver, "stop-btn")
+    driver.find_element(By.ID, "stop-btn").click()
+    assert wait_for_outcome(driver) == "done"
+    assert [r["status"] for r in page_results(driver)] == ["done", "stopped", "stopped"]
+    assert "Stopped" in driver.find_element(By.ID, "status-text").text
+    assert not visible(driver, "stop-btn")
+    time.sleep(1.0)
+    assert sent_fields(driver) == [{"pages": "1"}, {"pages": "2"}], "no page is requested after stop"
+    record_requests(driver)
+    driver.find_element(By.ID, "recognise-btn").click()
+    assert wait_for_outcome(driver) == "done"
+    wait_until(driver, "document.body.dataset.state === 'done' && [...document.querySelectorAll('#page-results li')]"
+                       ".every(li => li.dataset.status === 'done')", what="every page to be read again")
+    assert console_errors(driver) == []
+
+
+def test_multipage_tiff_is_read_page_by_page_and_a_one_page_tiff_as_an_image(driver, app_url, scans):
+    from selenium.webdriver.common.by import By
+
+    pages = scans["pages"]
+    open_page(driver, app_url, lang="zh")
+    upload(driver, scans["tiff"])
+    assert wait_for_outcome(driver) == "done", error_text(driver)
+    thumbs = drawn_thumbnails(driver)                  # Chromium cannot draw TIFF: the server did
+    assert len(thumbs) == len(pages) and all(thumbs), thumbs
+    results = page_results(driver)
+    assert [r["status"] for r in results] == ["done"] * 3
+    assert_pages_match([r["text"] for r in results], pages)
+    # the document's own words are translated too
+    assert driver.execute_script("return document.getElementById('stop-btn').textContent.trim();") == "停止"
+    assert driver.execute_script("return document.getElementById('page-results').textContent;").startswith("第 1 页")
+
+    record_requests(driver)
+    upload(driver, scans["single_tiff"])
+    assert wait_for_outcome(driver) == "done", error_text(driver)
+    assert sent_fields(driver) == [{"format": "thumbnails", "pages": "1"}, {}]   # then OCR as an image
+    assert not visible(driver, "thumbs") and not visible(driver, "page-results")
+    text = driver.find_element(By.ID, "result-text").get_property("value")
+    assert_recognised_text_matches(text.split("\n"), pages[1])
+    assert console_errors(driver) == []

@@ -161,3 +161,14 @@ def test_contract_rejects_inconsistent_specs():
         InputSpec(channels=3, color="bgr", height=48, width_stride=8, mean=[0.5], std=[0.5])
     with pytest.raises(ValueError, match="relative"):
         Provenance(made_from="/work/main/runs/x.pt", licence="x")
+
+
+def test_aspect_height_keeps_the_width_of_the_taller_geometry():
+    """A 32-px student of a 48-px teacher reads lines as wide as the teacher's (same frames)."""
+    from slim_ocr.contract import PPOCR_INPUT
+    from slim_ocr.preprocess import prepare_line
+
+    squeezed = PPOCR_INPUT.model_copy(update={"height": 32, "aspect_height": 48})
+    line = np.full((40, 301, 3), 255, np.uint8)
+    a, b = prepare_line(line, PPOCR_INPUT), prepare_line(line, squeezed)
+    assert a.shape[:2] == (48, 368) and b.shape[:2] == (32, 368)

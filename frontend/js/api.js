@@ -1,5 +1,6 @@
-// Talking to the Slim OCR API: POST /predict and GET /api/v1/health.
-// The base URL comes from window.SLIM_OCR_CONFIG (frontend/config.js).
+// Talking to the Slim OCR API: POST /predict (an image; a document's thumbnails, one page, or its
+// searchable PDF) and GET /api/v1/health. The base URL comes from window.SLIM_OCR_CONFIG
+// (frontend/config.js).
 
 import { t, maxMbLabel } from "./i18n.js";
 
@@ -56,6 +57,11 @@ const KNOWN_CODES = new Set([
   "validation_error",
   "missing_image",
   "rate_limited",
+  "invalid_document",
+  "encrypted_document",
+  "too_many_pages",
+  "invalid_pages",
+  "busy",
 ]);
 
 const STATUS_FALLBACK = {
@@ -88,14 +94,17 @@ export function errorFromResponse(status, body) {
 }
 
 /**
- * Send `file` to POST /predict. Resolves to {result, roundTripMs}; rejects with OcrError.
- * `signal` lets a newer upload cancel this one (an AbortError is rethrown as is).
+ * POST `file` with the form `fields` to /predict. Resolves to {response, body, roundTripMs}:
+ * `body` is the parsed JSON, or the Blob when `asBlob` (format=pdf). Rejects with OcrError;
+ * `signal` lets a newer upload or the stop button cancel it (an AbortError is rethrown as is).
  */
-export async function predict(file, { mode = "auto", signal } = {}) {
+async function post(file, fields, { signal, asBlob = false } = {}) {
   const cfg = getConfig();
   const form = new FormData();
   form.append("image", file, file.name || "image");
-  if (mode && mode !== "auto") form.append("mode", mode);
+  for (const [name, value] of Object.entries(fields)) {
+    if (value != null && value !== "") form.append(name, String(value));
+  }
 
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), cfg.requestTimeoutMs);
@@ -103,39 +112,73 @@ export async function predict(file, { mode = "auto", signal } = {}) {
   if (signal) signal.addEventListener("abort", onAbort, { once: true });
 
   const started = performance.now();
+  const aborted = () => new DOMException("superseded", "AbortError");
   let response;
+  let body = null;
   try {
     response = await fetch(apiUrl("/predict"), {
       method: "POST",
       body: form,
       signal: timeout.signal,
-      headers: { Accept: "application/json" },
+      headers: { Accept: asBlob ? "application/pdf, application/json" : "application/json" },
     });
+    const isJson = (response.headers.get("content-type") || "").includes("json");
+    body = asBlob && response.ok && !isJson ? await response.blob() : await response.json().catch(() => null);
   } catch (e) {
-    if (signal && signal.aborted) throw new DOMException("superseded", "AbortError");
+    if (signal && signal.aborted) throw aborted();
     if (timeout.signal.aborted) throw new OcrError({ key: "err.timeout" });
     throw new OcrError({ key: "err.network", serverMessage: String(e && e.message ? e.message : e) });
   } finally {
     clearTimeout(timer);
     if (signal) signal.removeEventListener("abort", onAbort);
   }
-
-  let body = null;
-  try {
-    body = await response.json();
-  } catch (_) {
-    body = null;
-  }
   const roundTripMs = performance.now() - started;
-  if (signal && signal.aborted) throw new DOMException("superseded", "AbortError");
-
+  if (signal && signal.aborted) throw aborted();
   if (!response.ok || !body || body.success === false) {
-    throw errorFromResponse(response.ok ? 500 : response.status, body);
+    throw errorFromResponse(response.ok ? 500 : response.status, body instanceof Blob ? null : body);
   }
-  if (!Array.isArray(body.lines)) {
-    throw new OcrError({ key: "err.bad_response", params: { status: response.status }, status: response.status });
-  }
+  return { response, body, roundTripMs };
+}
+
+function badResponse(response) {
+  return new OcrError({ key: "err.bad_response", params: { status: response.status }, status: response.status });
+}
+
+/** OCR an image. Resolves to {result, roundTripMs}; rejects with OcrError. */
+export async function predict(file, { mode = "auto", signal } = {}) {
+  const { response, body, roundTripMs } = await post(file, { mode: mode === "auto" ? null : mode }, { signal });
+  if (!Array.isArray(body.lines)) throw badResponse(response);
   return { result: normaliseResult(body), roundTripMs };
+}
+
+/** OCR page `number` of a PDF / TIFF (pages=N). Resolves to {result, roundTripMs}. */
+export async function predictPage(file, number, { mode = "auto", signal } = {}) {
+  const fields = { mode: mode === "auto" ? null : mode, pages: number };
+  const { response, body, roundTripMs } = await post(file, fields, { signal });
+  const page = Array.isArray(body.pages) ? body.pages.find((p) => p && p.page === number) : null;
+  if (!page || !Array.isArray(page.lines)) throw badResponse(response);
+  return { result: { ...normaliseResult({ ...page, model: body.model }), ocr: page.ocr !== false }, roundTripMs };
+}
+
+/**
+ * The page count and thumbnails (format=thumbnails: no OCR) of `pages` ("2-26") of a document.
+ * Resolves to {format, pageCount, pages: [{number, width, height, url}]}.
+ */
+export async function pageThumbnails(file, pages, { signal } = {}) {
+  const { response, body } = await post(file, { format: "thumbnails", pages }, { signal });
+  if (!Number.isInteger(body.page_count) || !Array.isArray(body.pages)) throw badResponse(response);
+  const thumbs = body.pages
+    .filter((p) => p && Number.isInteger(p.page) && typeof p.thumbnail === "string" && p.thumbnail.startsWith("data:image/"))
+    .map((p) => ({ number: p.page, width: Number(p.width) || 0, height: Number(p.height) || 0, url: p.thumbnail }));
+  return { format: String(body.format || ""), pageCount: body.page_count, pages: thumbs };
+}
+
+/** The searchable PDF (format=pdf) of `pages` ("1-3,5"; null: all) as a Blob. */
+export async function searchablePdf(file, pages, { mode = "auto", signal } = {}) {
+  const fields = { format: "pdf", pages, mode: mode === "auto" ? null : mode };
+  const { response, body } = await post(file, fields, { signal, asBlob: true });
+  if (!(body instanceof Blob)) throw badResponse(response);
+  return body;
 }
 
 function normaliseResult(body) {

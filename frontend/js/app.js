@@ -1,10 +1,14 @@
 // Slim OCR page: wiring of upload (drop / pick / paste), preview, recognition and results.
 // States (on <body data-state>): idle → busy → done | error.
+// A PDF or multi-page TIFF is a document (state.doc, js/document.js): thumbnails, then one request
+// per page; the preview, stats, text and lines show the selected page (state.page).
 
 import { t, getLang, setLang, onLangChange, applyStatic, setMaxMb } from "./i18n.js";
 import { getConfig, predict, health, OcrError } from "./api.js";
-import { validateFile, formatBytes, ACCEPT_ATTR } from "./validate.js";
-import { Preview, decodeImage, confidenceLevel } from "./preview.js";
+import { validateFile, formatBytes, mayHavePages, ACCEPT_ATTR } from "./validate.js";
+import { Preview, decodeImage, loadImage, confidenceLevel } from "./preview.js";
+import { DocumentRun } from "./document.js";
+import { renderThumbs, renderPageResults } from "./pages-view.js";
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -43,6 +47,15 @@ const el = {
   health: $("health"),
   healthText: $("health-text"),
   announce: $("sr-announce"),
+  thumbs: $("thumbs"),
+  docBar: $("doc-bar"),
+  docProgress: $("doc-progress"),
+  stopBtn: $("stop-btn"),
+  docTxtBtn: $("doc-txt-btn"),
+  pdfBtn: $("pdf-btn"),
+  docNote: $("doc-note"),
+  pageResults: $("page-results"),
+  pageHeading: $("page-heading"),
 };
 
 const state = {
@@ -55,6 +68,10 @@ const state = {
   selected: -1,
   controller: null,
   health: undefined, // undefined: checking, null: unreachable, object: ok
+  doc: null, // DocumentRun for a PDF / multi-page TIFF
+  page: 0, // the document page shown (1-based)
+  pdfController: null, // the searchable-PDF request in flight
+  pdfError: null,
 };
 
 const preview = new Preview(el.canvas, { onSelect: (i, from) => selectLine(i, from) });
@@ -82,13 +99,15 @@ function render() {
   el.controls.hidden = !hasFile;
   el.replaceBtn.hidden = !hasFile;
   el.fileMeta.textContent = hasFile ? fileMetaText() : "";
-  el.recogniseLabel.textContent = t(result || phase === "error" ? "btn.recogniseAgain" : "btn.recognise");
+  const again = result || phase === "error" || (state.doc && phase === "done");
+  el.recogniseLabel.textContent = t(again ? "btn.recogniseAgain" : "btn.recognise");
   el.canvas.setAttribute("aria-label", hasFile ? t("preview.label", { name: file.name || "image" }) : "");
 
   // Formats the browser can't draw (e.g. TIFF, or a file that is not an image at all):
   // a placeholder until the server answers, then the boxes on a blank page.
   const undecodable = hasFile && !state.source;
-  el.previewPlaceholder.hidden = !(undecodable && !result);
+  const opening = Boolean(state.doc && !state.doc.pageCount);
+  el.previewPlaceholder.hidden = !(undecodable && !result) || opening;
   el.canvas.hidden = undecodable && !result;
   el.previewNote.hidden = !(undecodable && result);
   el.previewNote.textContent = undecodable && result ? t("preview.boxesNote") : "";
@@ -96,7 +115,8 @@ function render() {
   // Status line
   let statusKey = "status.idle";
   let params = {};
-  if (phase === "busy") statusKey = "status.uploading";
+  if (state.doc && (phase === "busy" || phase === "done")) [statusKey, params] = documentStatus(state.doc);
+  else if (phase === "busy") statusKey = "status.uploading";
   else if (phase === "done") {
     const n = result.lines.length;
     statusKey = n === 0 ? "status.doneNone" : n === 1 ? "status.doneOne" : "status.done";
@@ -131,7 +151,42 @@ function render() {
   const hasText = el.text.value.length > 0;
   el.copyBtn.disabled = !hasText;
   el.downloadBtn.disabled = !hasText;
+  renderDocument();
   renderHealth();
+}
+
+/** The thumbnails, per-page results, progress and document buttons (hidden for single images). */
+function renderDocument() {
+  const run = state.doc && state.doc.pageCount ? state.doc : null;
+  for (const part of [el.thumbs, el.docBar, el.pageResults, el.pageHeading]) part.hidden = !run;
+  el.downloadBtn.hidden = Boolean(run); // a document's text is downloaded with all its pages
+  if (!run) return;
+  renderThumbs(el.thumbs, run.pages, state.page, showPage);
+  renderPageResults(el.pageResults, run.pages, state.page, showPage);
+  el.docProgress.max = run.pageCount;
+  el.docProgress.value = run.pages.filter((p) => p.status === "done" || p.status === "error").length;
+  el.stopBtn.hidden = !run.reading;
+  const readable = !run.reading && run.done.length > 0;
+  el.docTxtBtn.disabled = !readable;
+  el.pdfBtn.disabled = !readable || Boolean(state.pdfController);
+  el.pdfBtn.setAttribute("aria-busy", String(Boolean(state.pdfController)));
+  el.docNote.hidden = !state.pdfError;
+  el.docNote.textContent = state.pdfError ? t("doc.pdfFailed", { message: state.pdfError.friendly() }) : "";
+  el.pageHeading.textContent = t("page.heading", { n: state.page, count: run.pageCount });
+}
+
+/** [i18n key, params] of the status line while a document is read, and after. */
+function documentStatus(run) {
+  const n = run.pageCount;
+  const busy = run.pages.find((p) => p.status === "busy");
+  if (!n || (run.reading && !busy)) return ["status.docOpening", {}];
+  if (busy) return ["status.docReading", { i: busy.number, n }];
+  const done = run.done.length;
+  const failed = run.pages.filter((p) => p.status === "error").length;
+  if (run.pages.some((p) => p.status === "stopped")) return ["status.docStopped", { done, n }];
+  if (failed) return ["status.docPartial", { done, n, failed }];
+  const lines = run.done.reduce((sum, p) => sum + p.result.lines.length, 0);
+  return [n === 1 ? "status.docDoneOne" : "status.docDone", { n, lines }];
 }
 
 function renderLines() {
@@ -198,8 +253,10 @@ function renderHealth() {
 
 function fileMetaText() {
   const parts = [state.file.name || "image", formatBytes(state.file.size)];
+  const n = state.doc ? state.doc.pageCount : 0;
   const size = state.source || (state.result && state.result.image);
-  if (size) parts.push(`${size.width} × ${size.height}`);
+  if (n) parts.push(t(n === 1 ? "doc.pageCountOne" : "doc.pageCount", { n }));
+  else if (size) parts.push(`${size.width} × ${size.height}`);
   return parts.join(" · ");
 }
 
@@ -251,7 +308,12 @@ function selectInTextarea(i) {
 async function acceptFile(file) {
   if (!file) return;
   if (state.controller) state.controller.abort();
+  if (state.doc) state.doc.stop();
+  if (state.pdfController) state.pdfController.abort();
   state.controller = null;
+  state.doc = null;
+  state.page = 0;
+  state.pdfError = null;
   state.result = null;
   state.roundTripMs = null;
   state.selected = -1;
@@ -272,15 +334,114 @@ async function acceptFile(file) {
   }
 
   state.file = file;
+  state.source = null;
+  preview.setImage(null);
+  if (mayHavePages(file)) await openDocument(file);
+  else await openImage(file);
+}
+
+async function openImage(file) {
   state.source = await decodeImage(file);
   if (state.file !== file) return; // a newer file arrived while decoding
   preview.setImage(state.source);
   await recognise({ replacing: true });
 }
 
+/** A PDF or TIFF: its page count and first thumbnail, then the other thumbnails, then every page. */
+async function openDocument(file) {
+  const run = new DocumentRun(file, () => {
+    if (state.doc === run) onDocumentChange();
+  });
+  state.doc = run;
+  setPhase("busy");
+  try {
+    await run.open();
+  } catch (err) {
+    if (state.doc === run && !isAbort(err)) {
+      state.doc = null;
+      fail(err);
+    }
+    return;
+  }
+  if (state.doc !== run) return;
+  if (run.format === "tiff" && run.pageCount === 1) {
+    state.doc = null; // a one-page TIFF is an image, read as before
+    await openImage(file);
+    return;
+  }
+  await showPage(1);
+  await run.loadThumbnails();
+  if (state.doc === run) await readDocument();
+}
+
+async function readDocument() {
+  const run = state.doc;
+  state.error = null;
+  state.pdfError = null;
+  setPhase("busy");
+  await run.read(currentMode());
+  if (state.doc !== run) return;
+  setPhase("done");
+  revealResult();
+}
+
+function onDocumentChange() {
+  const page = state.doc.pages[state.page - 1];
+  if (page && page.result !== state.result) showResult(page);
+  if (page && page.thumb && !state.source) showPage(page.number); // its thumbnail just arrived
+  render();
+}
+
+/** Show page `number` of the document: its thumbnail in the preview, its result. */
+async function showPage(number) {
+  const run = state.doc;
+  const page = run && run.pages[number - 1];
+  if (!page) return;
+  state.page = number;
+  if (page.thumb && !page.image) page.image = loadImage(page.thumb.url);
+  const image = page.thumb ? await page.image : null;
+  if (state.doc !== run || state.page !== number) return; // another page or file meanwhile
+  state.source = image;
+  const size = page.result ? page.result.image : page.thumb;
+  preview.setImage(image, size && size.width > 0 ? { width: size.width, height: size.height } : null);
+  showResult(page);
+  render();
+}
+
+function showResult(page) {
+  state.result = page.result;
+  state.roundTripMs = page.roundTripMs;
+  state.selected = -1;
+  el.text.value = page.result ? page.result.text : "";
+  if (page.result) preview.setLines(page.result.lines, page.result.image);
+  else preview.clearLines();
+}
+
+function currentMode() {
+  return (document.querySelector('input[name="mode"]:checked') || {}).value || "auto";
+}
+
+function isAbort(err) {
+  return Boolean(err && err.name === "AbortError");
+}
+
+function asOcrError(err) {
+  return err instanceof OcrError ? err : new OcrError({ key: "err.unknown", serverMessage: String(err) });
+}
+
+function fail(err) {
+  state.error = asOcrError(err);
+  setPhase("error");
+  revealResult();
+}
+
 async function recognise({ replacing = false } = {}) {
   const file = state.file;
   if (!file || (state.phase === "busy" && !replacing)) return;
+  if (state.doc) {
+    await readDocument();
+    return;
+  }
   const controller = new AbortController();
   state.controller = controller;
   state.error = null;
@@ -290,7 +451,7 @@ async function recognise({ replacing = false } = {}) {
   preview.clearLines();
   setPhase("busy");
 
-  const mode = (document.querySelector('input[name="mode"]:checked') || {}).value || "auto";
+  const mode = currentMode();
   try {
     const { result, roundTripMs } = await predict(file, { mode, signal: controller.signal });
     if (state.controller !== controller) return;
@@ -302,7 +463,7 @@ async function recognise({ replacing = false } = {}) {
   } catch (err) {
     if (err && err.name === "AbortError") return; // superseded by a newer upload
     if (state.controller !== controller) return;
-    state.error = err instanceof OcrError ? err : new OcrError({ key: "err.unknown", serverMessage: String(err) });
+    state.error = asOcrError(err);
     setPhase("error");
   } finally {
     if (state.controller === controller) state.controller = null;
@@ -350,17 +511,50 @@ async function copyText() {
   }, 1600);
 }
 
-function downloadText() {
-  const blob = new Blob([el.text.value], { type: "text/plain;charset=utf-8" });
+function baseName() {
+  return (state.file && state.file.name ? state.file.name.replace(/\.[^.]+$/, "") : "slim-ocr") || "slim-ocr";
+}
+
+function saveBlob(blob, name) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
-  const base = (state.file && state.file.name ? state.file.name.replace(/\.[^.]+$/, "") : "slim-ocr") || "slim-ocr";
   a.href = url;
-  a.download = `${base}.txt`;
+  a.download = name;
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function downloadText() {
+  saveBlob(new Blob([el.text.value], { type: "text/plain;charset=utf-8" }), `${baseName()}.txt`);
+}
+
+/** Every page read, in order, pages separated by form feeds (as the API's format=text). */
+function downloadDocumentText() {
+  if (!state.doc) return;
+  saveBlob(new Blob([state.doc.text()], { type: "text/plain;charset=utf-8" }), `${baseName()}.txt`);
+}
+
+/** The searchable PDF of the pages read (format=pdf: the server reads them again). */
+async function downloadPdf() {
+  const run = state.doc;
+  if (!run || state.pdfController) return;
+  const controller = new AbortController();
+  state.pdfController = controller;
+  state.pdfError = null;
+  render();
+  try {
+    const blob = await run.pdf(controller.signal);
+    if (state.doc === run) saveBlob(blob, `${baseName()}.searchable.pdf`);
+  } catch (err) {
+    if (!isAbort(err) && state.doc === run) {
+      state.pdfError = asOcrError(err);
+    }
+  } finally {
+    if (state.pdfController === controller) state.pdfController = null;
+    render();
+  }
 }
 
 // ---------------------------------------------------------------- input sources
@@ -452,6 +646,9 @@ function init() {
   el.recogniseBtn.addEventListener("click", () => recognise());
   el.copyBtn.addEventListener("click", copyText);
   el.downloadBtn.addEventListener("click", downloadText);
+  el.docTxtBtn.addEventListener("click", downloadDocumentText);
+  el.pdfBtn.addEventListener("click", downloadPdf);
+  el.stopBtn.addEventListener("click", () => state.doc && state.doc.stop());
   el.text.addEventListener("input", () => {
     const hasText = el.text.value.length > 0;
     el.copyBtn.disabled = !hasText;

@@ -32,6 +32,15 @@ export async function decodeImage(file) {
   }
   const url = URL.createObjectURL(file);
   try {
+    return await loadImage(url);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+/** An <img> of `url` (blob: or data:), decoded; null when it can't be. */
+export async function loadImage(url) {
+  try {
     const img = new Image();
     img.decoding = "async";
     img.src = url;
@@ -39,8 +48,6 @@ export async function decodeImage(file) {
     return img;
   } catch (_) {
     return null;
-  } finally {
-    URL.revokeObjectURL(url);
   }
 }
 
@@ -91,10 +98,13 @@ export class Preview {
     }
   }
 
-  /** Show a new image (decoded source may be null). */
-  setImage(source) {
+  /**
+   * Show a new image (decoded source may be null). `size`: the {width, height} the boxes will
+   * come in, when the source is smaller (a document page's thumbnail is drawn at the page's size).
+   */
+  setImage(source, size = null) {
     this.source = source;
-    this.imageSize = source ? { width: source.width, height: source.height } : null;
+    this.imageSize = size ? { ...size } : source ? { width: source.width, height: source.height } : null;
     this.lines = [];
     this.selected = -1;
     this.hover = -1;

@@ -1,8 +1,8 @@
-// Client-side checks before an upload: file type and size.
+// Client-side checks before an upload: file type and size; which files are documents (PDF, TIFF).
 
 import { OcrError } from "./api.js";
 
-export const ACCEPTED_TYPES = ["image/png", "image/jpeg", "image/webp", "image/bmp", "image/tiff"];
+export const ACCEPTED_TYPES = ["image/png", "image/jpeg", "image/webp", "image/bmp", "image/tiff", "application/pdf"];
 const TYPE_ALIASES = {
   "image/jpg": "image/jpeg",
   "image/pjpeg": "image/jpeg",
@@ -11,6 +11,7 @@ const TYPE_ALIASES = {
   "image/x-bmp": "image/bmp",
   "image/tif": "image/tiff",
   "image/x-tiff": "image/tiff",
+  "application/x-pdf": "application/pdf",
 };
 const EXTENSIONS = {
   png: "image/png",
@@ -23,13 +24,14 @@ const EXTENSIONS = {
   dib: "image/bmp",
   tif: "image/tiff",
   tiff: "image/tiff",
+  pdf: "application/pdf",
 };
 
 /** The value for <input type=file accept=...>. */
 export const ACCEPT_ATTR = [...ACCEPTED_TYPES, ...Object.keys(EXTENSIONS).map((e) => `.${e}`)].join(",");
 
-/** Best guess of the file's image type: its MIME type, else its extension; null if not accepted. */
-export function imageType(file) {
+/** Best guess of the file's type: its MIME type, else its extension; null if not accepted. */
+export function fileType(file) {
   const mime = (file.type || "").toLowerCase();
   const canonical = TYPE_ALIASES[mime] || mime;
   if (ACCEPTED_TYPES.includes(canonical)) return canonical;
@@ -40,6 +42,14 @@ export function imageType(file) {
   return null;
 }
 
+/**
+ * PDFs and TIFFs may have several pages: the page asks the server for their page count and
+ * thumbnails (a one-page TIFF then goes the single-image way).
+ */
+export function mayHavePages(file) {
+  return ["application/pdf", "image/tiff"].includes(fileType(file));
+}
+
 export function formatBytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
@@ -48,7 +58,7 @@ export function formatBytes(n) {
 
 /** Throws an OcrError when `file` should not be uploaded. */
 export function validateFile(file, maxMb) {
-  if (!imageType(file)) {
+  if (!fileType(file)) {
     const type = file.type || (file.name && file.name.includes(".") ? `.${file.name.split(".").pop()}` : "?");
     throw new OcrError({ key: "err.client_type", params: { type } });
   }

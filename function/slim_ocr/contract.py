@@ -1,4 +1,7 @@
-"""The model contract: what a recogniser bundle's ``model.json`` promises about its ONNX file.
+"""The model contracts: what a bundle's ``model.json`` promises about its ONNX file --
+``ModelContract`` for recognisers (below), ``DetectorContract`` for text detectors
+(``function/models/detectors/<name>/``: the page's resize and normalisation, the DB
+post-processing thresholds; read by ``db_detector``).
 
 A bundle is a folder ``function/models/<name>/`` with ``model.onnx``, ``charset.txt`` and
 ``model.json``. Every consumer -- the service's recogniser, training batches, evaluation,
@@ -7,8 +10,8 @@ normalisation from here instead of constants, so a model with another input (48-
 stride 8, its own charset) is served and trained through the same code path.
 
 Line tensor, per the ``input`` section: a crop in ``color`` order is resized to ``height``
-keeping aspect (width rounded up to a multiple of ``width_stride``, within
-``min_width``..``max_width``), then ``x * scale``, ``(x - mean) / std`` per channel, NCHW;
+keeping aspect (or to the width it has at ``aspect_height``; width rounded up to a multiple of
+``width_stride``, within ``min_width``..``max_width``), then ``x * scale``, ``(x - mean) / std`` per channel, NCHW;
 batches are right-padded by ``pad`` ("median": the line's own median value, i.e. its
 background; "zero": 0 after normalisation). Output, per ``output``: ``layout`` "TBC" or "BTC"
 scores over ``num_classes`` = charset + blank, ``activation`` "logits" or "softmax"; frame t
@@ -36,11 +39,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
+class _ContractFile(_Strict):
+    """Load/save of a bundle's ``model.json`` (recogniser or detector contract)."""
+
+    @classmethod
+    def load(cls, bundle_dir: str | Path):
+        path = Path(bundle_dir) / CONTRACT_FILE
+        if not path.exists():
+            raise ContractError(f"{path}: no model contract (a bundle needs {CONTRACT_FILE} and {MODEL_FILE})")
+        try:
+            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as exc:
+            raise ContractError(f"{path}: invalid model contract: {exc}") from None
+
+    def save(self, bundle_dir: str | Path) -> Path:
+        path = Path(bundle_dir) / CONTRACT_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(self.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
 class InputSpec(_Strict):
     name: str = Field("images", description="ONNX input name")
     channels: Literal[1, 3]
     color: Literal["gray", "bgr", "rgb"]
     height: int = Field(..., gt=0)
+    aspect_height: int | None = Field(None, gt=0, description=(
+        "the line's width is the one it has resized to this height, keeping aspect (default: height); "
+        "a model reading lines squeezed vertically (a 32-px student of a 48-px teacher) keeps its "
+        "teacher's frames per character"))
     width_stride: int = Field(..., gt=0, description="input columns per output frame")
     min_width: int = Field(16, gt=0)
     max_width: int = Field(2048, gt=0, description="wider lines are squeezed horizontally")
@@ -111,7 +140,7 @@ class Measured(_Strict):
     accuracy: dict[str, float] = Field(default_factory=dict, description="char accuracy per subset")
 
 
-class ModelContract(_Strict):
+class ModelContract(_ContractFile):
     format_version: int = FORMAT_VERSION
     name: str
     description: str = ""
@@ -119,26 +148,6 @@ class ModelContract(_Strict):
     output: OutputSpec
     provenance: Provenance
     measured: Measured | None = None
-
-    # ---- files --------------------------------------------------------------------------
-    @classmethod
-    def load(cls, bundle_dir: str | Path) -> "ModelContract":
-        path = Path(bundle_dir) / CONTRACT_FILE
-        if not path.exists():
-            raise ContractError(f"{path}: no model contract (a bundle needs {CONTRACT_FILE}, "
-                                f"{MODEL_FILE} and its charset)")
-        try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, TypeError) as exc:
-            raise ContractError(f"{path}: invalid model contract: {exc}") from None
-
-    def save(self, bundle_dir: str | Path) -> Path:
-        path = Path(bundle_dir) / CONTRACT_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(self.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
-        tmp.replace(path)
-        return path
 
     # ---- checks -------------------------------------------------------------------------
     def check_charset(self, bundle_dir: str | Path, n_chars: int) -> None:
@@ -178,6 +187,60 @@ class ModelContract(_Strict):
             if o.name == self.output.name:
                 return o
         raise ContractError(f"no output named {self.output.name!r} (has {[o.name for o in outputs]})")
+
+
+class DetectorInput(_Strict):
+    """A page for a DB text detector: resized (aspect kept) so that its longer side is at most
+    ``limit_side`` (``limit_type`` "max", never enlarged) or its shorter side at least
+    ``limit_side`` ("min", never reduced), the longer side capped at ``max_side`` either way;
+    both sides rounded to multiples of ``multiple``; ``x * scale``, ``(x - mean) / std`` per
+    channel in ``color`` order, NCHW."""
+    name: str | None = Field(None, description="ONNX input name (default: the first input)")
+    color: Literal["bgr", "rgb"] = "bgr"
+    limit_type: Literal["max", "min"] = "max"
+    limit_side: int = Field(960, gt=0)
+    max_side: int = Field(2560, gt=0, description="cap on the longer side (time and memory)")
+    multiple: int = Field(32, gt=0)
+    scale: float = 1.0 / 255.0
+    mean: list[float] = Field(..., min_length=3, max_length=3)
+    std: list[float] = Field(..., min_length=3, max_length=3)
+
+
+class DBPostprocess(_Strict):
+    """Differentiable-binarisation output -> boxes: the probability map (N, 1, H, W) at the
+    input's resolution is thresholded at ``thresh``; each connected region's minimum-area
+    rectangle is kept when the mean probability inside it is at least ``box_thresh`` and
+    then grown by ``unclip_ratio`` x area / perimeter on every side (DB predicts shrunk text
+    kernels)."""
+    thresh: float = Field(0.3, gt=0, lt=1)
+    box_thresh: float = Field(0.6, gt=0, lt=1)
+    unclip_ratio: float = Field(1.5, gt=0)
+    min_size: int = Field(3, gt=0, description="shorter side in map pixels below which a region is dropped")
+    max_candidates: int = Field(1000, gt=0)
+
+
+class DetectorContract(_ContractFile):
+    """``model.json`` of a detector bundle ``function/models/detectors/<name>/``."""
+    format_version: int = FORMAT_VERSION
+    task: Literal["detection"] = "detection"
+    name: str
+    description: str = ""
+    kind: Literal["db"] = "db"
+    input: DetectorInput
+    post: DBPostprocess = Field(default_factory=DBPostprocess)
+    provenance: Provenance
+    measured: dict = Field(default_factory=dict, description="figures with the command that produced them")
+
+    def check_onnx_io(self, model_path: str | Path, inputs: list, outputs: list) -> None:
+        where = f"{model_path} vs {Path(model_path).with_name(CONTRACT_FILE)}"
+        shape = inputs[0].shape if self.input.name is None else \
+            next((i.shape for i in inputs if i.name == self.input.name), None)
+        if shape is None:
+            raise ContractError(f"{where}: no input named {self.input.name!r}")
+        if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 3):
+            raise ContractError(f"{where}: input shape {shape}, a DB detector takes (N, 3, H, W)")
+        if len(outputs[0].shape) != 4:
+            raise ContractError(f"{where}: output rank {len(outputs[0].shape)}, a DB detector gives (N, 1, H, W)")
 
 
 def file_sha256(path: str | Path) -> str:

@@ -256,6 +256,22 @@ def _image_dpi(info: dict) -> float:
 
 
 # ---- PDF (pypdfium2) ------------------------------------------------------------------------------
+def render_scale(w_pt: float, h_pt: float, dpi: float) -> float:
+    """Pixels per point for a page of ``w_pt`` x ``h_pt`` at ``dpi``, lowered to fit MAX_PAGE_PIXELS."""
+    # a hair under dpi/72: pdfium sizes the bitmap with ceil(), and an image PDF's page of
+    # 1654 px at 200 dpi (595.44 pt) would otherwise come out 1655 px wide
+    scale = dpi / 72.0 * (1 - 1e-7)
+    if math.ceil(w_pt * scale) * math.ceil(h_pt * scale) > MAX_PAGE_PIXELS:
+        scale = math.sqrt(MAX_PAGE_PIXELS / max(1.0, w_pt * h_pt)) * 0.999
+    return scale
+
+
+def render_size(w_pt: float, h_pt: float, dpi: float) -> tuple[int, int, float]:
+    """(width, height, dpi) of the raster ``PdfSource.pages`` renders such a page to at ``dpi``."""
+    scale = render_scale(w_pt, h_pt, dpi)
+    return math.ceil(w_pt * scale), math.ceil(h_pt * scale), round(scale * 72, 2)
+
+
 class PdfSource(SourceDocument):
     format = "pdf"
 
@@ -327,11 +343,8 @@ class PdfSource(SourceDocument):
                         text_layer=text if has_text else None, size_pt=(w_pt, h_pt))
         if has_text and not render_text_pages:
             return img
-        # a hair under dpi/72: pdfium sizes the bitmap with ceil(), and an image PDF's page of
-        # 1654 px at 200 dpi (595.44 pt) would otherwise come out 1655 px wide
-        scale = dpi / 72.0 * (1 - 1e-7)
-        if math.ceil(w_pt * scale) * math.ceil(h_pt * scale) > MAX_PAGE_PIXELS:
-            scale = math.sqrt(MAX_PAGE_PIXELS / max(1.0, w_pt * h_pt)) * 0.999
+        scale = render_scale(w_pt, h_pt, dpi)
+        if scale < dpi / 72.0 * (1 - 1e-6):
             img.notes.append(f"page rendered at {scale * 72:.0f} dpi (the page is large; "
                              f"{MAX_PAGE_PIXELS / 1e6:g} megapixel limit)")
             img.dpi = round(scale * 72, 2)

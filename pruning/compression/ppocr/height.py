@@ -8,8 +8,8 @@ change); ``pooled_height`` checks a geometry.
 
 ``Squeezed`` wraps such a student for training and evaluation on 48-px batches (the squeeze
 is a bilinear, antialiased resize of the normalised batch); the deployable model is the inner
-``PPOCRv6TinyRec`` on 32-px input (``export_onnx(model.inner, height=32)``), whose contract
-would need a 32-px height with the *48-px* aspect width (see the probe report).
+``PPOCRv6TinyRec`` on 32-px input (``export_onnx(model.inner, height=32)``) with the contract
+``input_spec(32)``: 32-px rows at the *48-px* aspect width (``InputSpec.aspect_height``).
 """
 from __future__ import annotations
 
@@ -58,8 +58,11 @@ def at_height(model: PPOCRv6TinyRec, height: int) -> PPOCRv6TinyRec:
 
 
 def input_spec(height: int) -> InputSpec:
-    """The inner model's tensor geometry (used only to time / export it): PP-OCR's with ``height``."""
-    return PPOCR_INPUT.model_copy(update={"height": height})
+    """The inner model's input contract: PP-OCR's at ``height`` rows, each line as wide as at 48
+    px (``aspect_height``), so that its frames are the teacher's."""
+    if height == PPOCR_INPUT.height:
+        return PPOCR_INPUT
+    return PPOCR_INPUT.model_copy(update={"height": height, "aspect_height": PPOCR_INPUT.height})
 
 
 class Squeezed(nn.Module):

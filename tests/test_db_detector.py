@@ -1,0 +1,173 @@
+"""The learned DB detector (slim_ocr.db_detector, the default) on pages of the kinds the classical
+detector failed on (issue 17): tilt and perspective, uneven light around a photographed sheet,
+dotted leaders and dashed rules, text in chat bubbles and dark cards, icons beside text. Each
+page is drawn here; the test asserts the number of lines and the text read from them."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from conftest import HELD_OUT_FONT, assert_reads, encode, render_page
+from slim_ocr.contract import ContractError
+from slim_ocr.db_detector import DETECTORS_DIR, DEFAULT_DETECTOR, DBDetector, TextBox, order_quad, reading_order
+from slim_ocr.pipeline import OcrEngine
+from slim_ocr.recognizer import Recognizer
+
+TEXT = ["第一行 First line", "第二行：金额 ¥1,234.56", "Third line of the page", "第四行 2026-11-24", "最后一行 last"]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return OcrEngine(Recognizer("crnn", threads=1), detector="db")
+
+
+def read(engine, data: bytes):
+    res = engine.run_bytes(data, mode="page")
+    assert res.detector == f"db:{DEFAULT_DETECTOR}"
+    return [ln.text for ln in res.lines], res
+
+
+def page_char_acc(got: list[str], want: list[str]) -> float:
+    from rapidfuzz.distance import Levenshtein
+
+    from slim_ocr.charset import load_charset
+    norm = load_charset().normalize
+    g, w = "".join(norm(t) for t in got), "".join(norm(t) for t in want)
+    return 1 - Levenshtein.distance(g, w) / len(w)
+
+
+def font(size):
+    return ImageFont.truetype(HELD_OUT_FONT, size)
+
+
+def test_bundle_contract_and_input_sizes():
+    det = DBDetector(threads=1)
+    spec = det.contract.input
+    assert det.contract.provenance.licence.startswith("Apache-2.0") and spec.limit_type == "max"
+    h, w = det.input_size(3000, 2000)                 # reduced: longer side at the limit, multiples of 32
+    assert max(h, w) <= spec.limit_side and h % 32 == 0 and w % 32 == 0 and abs(h / w - 1.5) < 0.05
+    assert det.input_size(100, 300) == (96, 288)      # never enlarged
+
+
+def test_a_detector_contract_that_does_not_fit_its_onnx_file_fails_naming_it(tmp_path):
+    src = DETECTORS_DIR / DEFAULT_DETECTOR
+    shutil.copy(src / "model.json", tmp_path / "model.json")
+    shutil.copy(DETECTORS_DIR.parent / "crnn" / "model.onnx", tmp_path / "model.onnx")   # a 1-channel recogniser
+    with pytest.raises(ContractError, match=str(tmp_path / "model.onnx")):
+        DBDetector(tmp_path)
+    c = json.loads((src / "model.json").read_text())
+    c["post"]["thresh"] = 2.0
+    (tmp_path / "model.json").write_text(json.dumps(c))
+    with pytest.raises(ContractError, match="model.json"):
+        DBDetector(tmp_path)
+
+
+def test_quad_order_and_reading_order():
+    q = order_quad([[10, 30], [110, 32], [9, 10], [111, 12]])
+    assert q.tolist() == [[9, 10], [111, 12], [110, 32], [10, 30]]
+
+    def box(x, y):
+        return TextBox(np.float32([[x, y], [x + 50, y], [x + 50, y + 20], [x, y + 20]]), 1.0)
+
+    boxes = [box(200, 102), box(10, 100), box(10, 40), box(300, 41)]
+    assert [(int(b.quad[0, 0]), int(b.quad[0, 1])) for b in reading_order(boxes)] == \
+        [(10, 40), (300, 41), (10, 100), (200, 102)]
+
+
+@pytest.mark.parametrize("angle", [0.0, 4.0, -6.0])
+def test_tilted_pages(engine, angle):
+    data, _ = render_page(TEXT, angle=angle)
+    got, res = read(engine, data)
+    assert_reads(got, TEXT, min_char_acc=0.85)
+    assert all(len(ln.box) == 4 for ln in res.lines)
+
+
+def photo(page: Image.Image, rng: np.random.Generator) -> bytes:
+    """The page as a phone photo: perspective on a dark desk, light falling off across the sheet, blur, JPEG."""
+    a = np.asarray(page.convert("RGB"), np.float32)
+    h, w = a.shape[:2]
+    out_w, out_h = int(w * 1.5), int(h * 1.5)
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0.16 * out_w, 0.12 * out_h], [0.86 * out_w, 0.17 * out_h],
+                      [0.83 * out_w, 0.85 * out_h], [0.13 * out_w, 0.80 * out_h]])
+    m = cv2.getPerspectiveTransform(src, dst)
+    img = cv2.warpPerspective(a, m, (out_w, out_h), flags=cv2.INTER_CUBIC, borderValue=(60, 55, 50))
+    yy, xx = np.mgrid[0:out_h, 0:out_w]
+    light = 1.05 - 0.55 * (xx / out_w) * (0.6 + 0.4 * yy / out_h)           # a shadow over the right side
+    img = cv2.GaussianBlur(img * light[..., None], (3, 3), 0.8) + rng.normal(0, 4, img.shape)
+    ok, buf = cv2.imencode(".jpg", np.clip(img, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 70])
+    return buf.tobytes()
+
+
+def test_photographed_sheet_with_uneven_light(engine):
+    _, page = render_page(TEXT, size=30)
+    got, _ = read(engine, photo(page, np.random.default_rng(1)))
+    assert_reads(got, TEXT, min_char_acc=0.8)
+
+
+def test_receipt_with_dotted_leaders_and_dashed_rules(engine):
+    """Leaders and rules are not text: no line of dots or dashes comes back."""
+    f = font(26)
+    items = [("咖啡", "12.50"), ("三明治", "28.00"), ("Orange juice", "9.90"), ("合计", "50.40")]
+    im = Image.new("L", (640, 60 + 64 * len(items) + 40), 255)
+    d = ImageDraw.Draw(im)
+    for i, (name, price) in enumerate(items):
+        y = 40 + 64 * i
+        d.text((30, y), name, font=f, fill=0)
+        d.text((610 - f.getlength(price), y), price, font=f, fill=0)
+        x0, x1 = 40 + f.getlength(name), 590 - f.getlength(price)
+        for x in np.arange(x0, x1, 9):                          # dotted leader
+            d.ellipse((x, y + 20, x + 2.5, y + 22.5), fill=0)
+        if i == len(items) - 2:                                  # dashed rule above the total
+            for x in range(30, 610, 14):
+                d.line((x, y + 48, x + 7, y + 48), fill=0, width=2)
+    got, _ = read(engine, encode(im))
+    want = [t for pair in items for t in pair]
+    assert len(got) == len(want) and not any(set(t) <= set(".·-_ ") for t in got), got
+    assert page_char_acc(got, want) >= 0.9, got
+
+
+def test_chat_bubbles_dark_cards_and_icons(engine):
+    """Text inside rounded coloured bubbles and a dark card is read; the icons beside it are not."""
+    f = font(24)
+    im = Image.new("RGB", (720, 430), (238, 238, 238))
+    d = ImageDraw.Draw(im)
+    msgs = [("明天上午十点开会", (30, 30), (255, 255, 255), (20, 20, 20)),
+            ("OK, see you there", (330, 110), (149, 236, 105), (20, 20, 20)),
+            ("请带上季度报告", (30, 190), (255, 255, 255), (20, 20, 20))]
+    for text, (x, y), bg, fg in msgs:
+        w = f.getlength(text)
+        d.rounded_rectangle((x, y, x + w + 36, y + 56), radius=14, fill=bg)
+        d.text((x + 18, y + 14), text, font=f, fill=fg)
+    d.rounded_rectangle((30, 280, 690, 400), radius=18, fill=(40, 44, 52))        # a dark card
+    d.ellipse((52, 300, 84, 332), fill=(97, 175, 239))                              # icon: a dot
+    d.polygon([(60, 350), (76, 382), (44, 382)], fill=(224, 108, 117))               # icon: a triangle
+    d.text((110, 302), "余额 ¥3,280.00", font=f, fill=(230, 230, 230))
+    d.text((110, 352), "Last update 09:41", font=f, fill=(171, 178, 191))
+    got, _ = read(engine, encode(im))
+    assert_reads(got, [m[0] for m in msgs] + ["余额 ¥3,280.00", "Last update 09:41"], min_char_acc=0.8)
+
+
+def test_blank_and_tiny_images(engine):
+    assert read(engine, encode(Image.new("L", (400, 300), 255)))[0] == []
+    assert engine.db.detect(np.full((5, 5, 3), 255, np.uint8)) == []
+
+
+@pytest.mark.parametrize("text,want", [("Orange juice .........", "Orange juice"), ("......", ""), ("价格——————", "价格"),
+                                       ("Loading...", "Loading..."), ("等等……", "等等……"), ("2026-12-01", "2026-12-01")])
+def test_leaders_are_stripped_from_detected_lines(text, want):
+    from slim_ocr.pipeline import strip_leaders
+    assert strip_leaders(text) == want
+
+
+def test_every_shipped_detector_bundle_loads_and_names_its_source():
+    names = sorted(p.parent.name for p in DETECTORS_DIR.glob("*/model.json"))
+    assert DEFAULT_DETECTOR in names
+    for name in names:
+        det = DBDetector(name, threads=1)
+        assert det.name == name and "==" in det.contract.provenance.made_from   # package==version:member
