@@ -158,16 +158,10 @@ def test_blank_and_tiny_images(engine):
     assert engine.db.detect(np.full((5, 5, 3), 255, np.uint8)) == []
 
 
-@pytest.mark.parametrize("text,want", [("Orange juice .........", "Orange juice"), ("......", ""), ("价格——————", "价格"),
-                                       ("Loading...", "Loading..."), ("等等……", "等等……"), ("2026-12-01", "2026-12-01")])
-def test_leaders_are_stripped_from_detected_lines(text, want):
-    from slim_ocr.pipeline import strip_leaders
-    assert strip_leaders(text) == want
-
-
-def test_every_shipped_detector_bundle_loads_and_names_its_source():
-    names = sorted(p.parent.name for p in DETECTORS_DIR.glob("*/model.json"))
-    assert DEFAULT_DETECTOR in names
-    for name in names:
-        det = DBDetector(name, threads=1)
-        assert det.name == name and "==" in det.contract.provenance.made_from   # package==version:member
+@pytest.mark.parametrize("text,want", [
+    ("Orange juice .........", "Orange juice"), ("......", ""), ("价格——————", "价格"), ("Loading...", "Loading..."),
+    ("等等……", "等等……"), ("2026-12-01", "2026-12-01"), ("■ UTF-8", "UTF-8"), ("□ Search □", "Search"),
+    ("〉", ""), ("(□", ""), ("¥", ""), ("第1项", "第1项"), ("A", "A")])
+def test_leaders_icons_and_symbol_only_lines_are_cleaned_from_detected_lines(text, want):
+    from slim_ocr.pipeline import clean_detected
+    assert clean_detected(text) == want

@@ -58,14 +58,19 @@ class OcrResult:
                 "image": {"width": self.width, "height": self.height}}
 
 
-# A dotted leader or a rule next to text ends up in its box and is read as a run of these
-# (4 or more: "Loading..." keeps its ellipsis).
+# What a detector's box holds besides text, as the recogniser reads it: a dotted leader or a
+# rule (a run of 4 or more of these: "Loading..." keeps its ellipsis), and UI icons at a line's
+# ends (checkboxes, radio buttons, bullets read as geometric shapes).
 _LEADER = re.compile(r"^\s*(?:[.·•…\-_—=~]\s*){4,}|(?:\s*[.·•…\-_—=~]){4,}\s*$")
+_ICONS = "■□▪▫●○◆◇〇◎▲△▼▽☐☑☒✓✔"
+_EDGE_ICON = re.compile(rf"^(?:[{_ICONS}]\s*)+|(?:\s*[{_ICONS}])+$")
 
 
-def strip_leaders(text: str) -> str:
-    """``Orange juice .........`` -> ``Orange juice``; a line that is only a leader -> ``""``."""
-    return _LEADER.sub("", text).strip()
+def clean_detected(text: str) -> str:
+    """The text of a detected line without leaders and edge icons; "" when nothing in it is a
+    letter, digit or ideograph (a chevron, an icon read as "(□", a rule)."""
+    text = _EDGE_ICON.sub("", _LEADER.sub("", text)).strip()
+    return text if any(c.isalnum() for c in text) else ""
 
 
 def looks_like_single_line(gray: np.ndarray) -> bool:
@@ -133,7 +138,7 @@ class OcrEngine:
         texts = self.recognizer.recognize(crops)
         t3 = time.perf_counter()
         if detector:       # a single-line image is read as it is
-            texts = [(strip_leaders(t), c) if c >= self.min_confidence else ("", c) for t, c in texts]
+            texts = [(clean_detected(t), c) if c >= self.min_confidence else ("", c) for t, c in texts]
         lines = [OcrLine(t, c, b) for (t, c), b in zip(texts, boxes) if t.strip()]
         return OcrResult(lines=lines, width=w, height=h, elapsed_ms=(t3 - t0) * 1000, model=self.model_name,
                          detector=detector, timings={"decode_ms": (t1 - t0) * 1000, "detect_ms": (t2 - t1) * 1000,
