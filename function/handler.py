@@ -1,7 +1,8 @@
 """AWS Lambda entry points.
 
 ``handler``: API Gateway (HTTP API v2 / REST) events -> the FastAPI app, via Mangum.
-``s3_handler``: S3 batch mode (see slim_ocr/batch.py): ObjectCreated events under incoming/.
+``s3_handler``: S3 batch mode (see slim_ocr/batch.py): ObjectCreated events under incoming/, and
+S3 Batch Operations "Invoke AWS Lambda function" jobs that backfill objects already in the bucket.
 """
 from mangum import Mangum
 
@@ -10,7 +11,7 @@ from app import app
 
 handler = Mangum(app, lifespan="off")
 
-_batch = None  # created on first S3 event; shares the app's OCR engine (one model load per process)
+_batch = None  # created on the first batch invocation; shares the app's OCR engine (one model load per process)
 
 
 def s3_handler(event, context):

@@ -28,7 +28,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.deploy
 
-from conftest import assert_reads
+from conftest import SAMPLE_PAGE_MIN_CHAR_ACC, assert_reads
 from lambda_runtime_mock import RuntimeApiMock, find_python312, load_template, resolve_env, start_function
 from s3_local import drain, new_queue, s3_server, sqs_server  # noqa: F401 -- fixtures
 
@@ -174,7 +174,7 @@ def test_multipart_predict_page(ocr_fn):
     assert ev["isBase64Encoded"] is True and b"--" in base64.b64decode(ev["body"])[:4]
     status, _, body = api_response(ocr_fn.invoke(ev))
     assert status == 200
-    assert_ocr(body, 640, 200, list(SAMPLE_PAGE))
+    assert_ocr(body, 640, 200, list(SAMPLE_PAGE), SAMPLE_PAGE_MIN_CHAR_ACC)
 
 
 def test_not_an_image_is_415(ocr_fn):
@@ -220,7 +220,7 @@ def test_s3_put_event_through_the_batch_function(s3_server, sqs_server, tmp_path
         out = first.json()["outcomes"][0]
         assert out["status"] == "done" and out["result_key"] == "results/sample-page.png.json"
         doc = json.loads(s3.get_object(Bucket=rec["bucket"]["name"], Key=out["result_key"])["Body"].read())
-        assert_ocr(doc, 640, 200, list(SAMPLE_PAGE))
+        assert_ocr(doc, 640, 200, list(SAMPLE_PAGE), SAMPLE_PAGE_MIN_CHAR_ACC)
         again = fn.invoke(ev)  # S3 delivers at least once: the re-delivery is skipped
         assert again.kind == "response" and again.json()["outcomes"][0]["status"] == "skipped"
         assert drain(sqs, dlq) == []

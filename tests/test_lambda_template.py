@@ -123,7 +123,30 @@ def test_batch_wiring_prefix_dlq_and_retries():
 
 def test_outputs():
     assert {"ApiUrl", "SiteUrl", "SiteBucketName", "SiteDistributionId", "InputBucketName",
-            "DeadLetterQueueUrl"} <= set(TEMPLATE["Outputs"])
+            "DeadLetterQueueUrl", "BatchFunctionArn", "BatchOperationsRoleArn"} <= set(TEMPLATE["Outputs"])
+
+
+def test_backfill_role_is_for_batch_operations_and_scoped_to_the_function_and_bucket():
+    """S3 Batch Operations jobs (infra/README.md, "Backfill an existing bucket") assume this role: it may
+    invoke BatchFunction, read manifests under backfill/ and write reports under backfill/reports/."""
+    role = RES["BatchOperationsRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "batchoperations.s3.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
+    grants = {}
+    for policy in role["Policies"]:
+        for st in policy["PolicyDocument"]["Statement"]:
+            assert st["Effect"] == "Allow" and "*" not in str(st["Action"])
+            for action in [st["Action"]] if isinstance(st["Action"], str) else st["Action"]:
+                grants[action] = st["Resource"]
+    assert grants["lambda:InvokeFunction"] == [{"GetAtt": "BatchFunction.Arn"}, {"Sub": "${BatchFunction.Arn}:*"}]
+    assert grants["s3:GetObject"] == {"Sub": "${InputBucket.Arn}/backfill/*"}
+    assert grants["s3:PutObject"] == {"Sub": "${InputBucket.Arn}/backfill/reports/*"}
+    assert set(grants) == {"lambda:InvokeFunction", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject",
+                           "s3:GetBucketLocation"}
+    assert TEMPLATE["Outputs"]["BatchOperationsRoleArn"]["Value"] == {"GetAtt": "BatchOperationsRole.Arn"}
+    # backfill/ is outside the trigger prefix and the results, so manifests and reports are never OCR'd
+    props = RES["BatchFunction"]["Properties"]["Environment"]["Variables"]
+    assert not "backfill/".startswith(props["INPUT_PREFIX"]) and not "backfill/".startswith(props["RESULT_PREFIX"])
 
 
 def test_boto3_is_not_bundled():

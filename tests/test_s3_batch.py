@@ -9,11 +9,11 @@ import copy
 import json
 import time
 from pathlib import Path
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import pytest
 
-from conftest import assert_reads
+from conftest import SAMPLE_PAGE_MIN_CHAR_ACC, assert_reads
 from make_events import SAMPLE_PAGE
 from test_documents import doc_files  # noqa: F401 -- the 3-page scanned PDF fixture
 
@@ -26,7 +26,7 @@ from slim_ocr.batch import BatchProcessor, BatchRetryableError, Settings
 
 EVENTS = ROOT / "events"
 PAGE = (EVENTS / "sample-page.png").read_bytes()
-API_KEYS = {"success", "text", "lines", "elapsed_ms", "model", "image"}
+API_KEYS = {"success", "text", "lines", "elapsed_ms", "model", "detector", "image"}
 
 
 def s3_event(bucket: str, key: str, etag: str, size: int, name: str = "ObjectCreated:Put") -> dict:
@@ -105,7 +105,7 @@ def test_image_becomes_result_json_with_the_api_schema(env):
     assert set(doc) == API_KEYS | {"source"} and doc["success"] is True
     assert doc["source"]["key"] == key and doc["source"]["bucket"] == env.bucket
     assert doc["image"] == {"width": 640, "height": 200}
-    assert_reads([line["text"] for line in doc["lines"]], list(SAMPLE_PAGE))
+    assert_reads([line["text"] for line in doc["lines"]], list(SAMPLE_PAGE), SAMPLE_PAGE_MIN_CHAR_ACC)
     for line in doc["lines"]:
         assert set(line) == {"text", "confidence", "box"}
         assert len(line["box"]) == 4 and all(len(p) == 2 for p in line["box"])
@@ -317,3 +317,179 @@ def test_pdf_becomes_per_page_json_and_a_searchable_pdf(env, doc_files):
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True).stdout.decode()
         assert_pages_read([t for t in text.split("\f") if t.strip()], pages=PAGES)
+
+
+# ---- backfill: S3 Batch Operations "Invoke AWS Lambda function" ----------------------------------
+# Built from a CSV manifest (bucket,key; keys URL-encoded, as S3 requires) the way Batch Operations
+# builds them: one task per invocation, schema 1.0 names the bucket by ARN, 2.0 by name.
+
+def write_manifest(env, keys: list[str]) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([env.bucket, quote(k, safe="/")] for k in keys)
+    env.s3.put_object(Bucket=env.bucket, Key="backfill/manifest.csv", Body=buf.getvalue().encode())
+    return "backfill/manifest.csv"
+
+
+def batch_events(env, manifest_key: str, version: str) -> list[dict]:
+    import csv
+    import uuid
+
+    text = env.s3.get_object(Bucket=env.bucket, Key=manifest_key)["Body"].read().decode()
+    job = {"id": str(uuid.uuid4())}
+    if version == "2.0":
+        job["userArguments"] = {"note": "backfill test"}   # accepted and not used
+    events = []
+    for bucket, key in csv.reader(text.splitlines()):
+        task = {"taskId": uuid.uuid4().hex, "s3Key": key, "s3VersionId": None}
+        task.update({"s3BucketArn": f"arn:aws:s3:::{bucket}"} if version == "1.0" else {"s3Bucket": bucket})
+        events.append({"invocationSchemaVersion": version, "invocationId": uuid.uuid4().hex, "job": job,
+                       "tasks": [task]})
+    return events
+
+
+def run_job(env, events: list[dict]) -> list[dict]:
+    """Invoke the processor with each event; check the response envelope; one result per task."""
+    results = []
+    for ev in events:
+        resp = env.proc.handle_event(copy.deepcopy(ev), "req-bo")
+        assert set(resp) == {"invocationSchemaVersion", "treatMissingKeysAs", "invocationId", "results"}
+        assert resp["invocationSchemaVersion"] == ev["invocationSchemaVersion"]
+        assert resp["invocationId"] == ev["invocationId"] and resp["treatMissingKeysAs"] == "PermanentFailure"
+        (res,) = resp["results"]
+        assert res["taskId"] == ev["tasks"][0]["taskId"] and isinstance(res["resultString"], str)
+        results.append(res)
+    return results
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_backfill_job_recognises_existing_objects_once(env, doc_files, version):
+    from test_documents import PAGES, assert_pages_read
+
+    image, pdf, bad = "incoming/scans/page 1+a.png", "incoming/docs/three pages.pdf", "incoming/bad file.png"
+    done, gone = "incoming/done.png", "incoming/deleted.png"
+    env.put(image, PAGE)
+    env.put(pdf, doc_files.scan.read_bytes())
+    env.put(bad, PAGE[:200])                          # a PNG header, then nothing: invalid_image
+    env.proc.handle_event(env.put(done, PAGE))        # processed already, by its upload event
+    done_etag = env.s3.head_object(Bucket=env.bucket, Key="results/done.png.json")["ETag"]
+    env.put(gone, PAGE)
+    env.s3.delete_object(Bucket=env.bucket, Key=gone)  # listed in the manifest, deleted since
+    env.put("archive/old.png", PAGE)                   # outside incoming/
+    env.engine.calls = 0
+    # "incoming/folder/": a console "folder" placeholder, refused from its key alone (not created here:
+    # SeaweedFS stalls the request after an empty-body PUT for a minute)
+    keys = [image, pdf, bad, done, gone, "archive/old.png", "results/done.png.json", "incoming/folder/"]
+    events = batch_events(env, write_manifest(env, keys), version)
+    assert events[0]["tasks"][0]["s3Key"] == "incoming/scans/page%201%2Ba.png"
+
+    first = dict(zip(keys, run_job(env, events)))
+    assert {k: r["resultCode"] for k, r in first.items()} == {
+        image: "Succeeded", pdf: "Succeeded", bad: "PermanentFailure", done: "Succeeded", gone: "PermanentFailure",
+        "archive/old.png": "PermanentFailure", "results/done.png.json": "PermanentFailure",
+        "incoming/folder/": "Succeeded"}
+    assert first[image]["resultString"] == "done: results/scans/page 1+a.png.json"
+    assert "already_done" in first[done]["resultString"]
+    assert first[bad]["resultString"].startswith("failed (invalid_image): ")
+    assert first[bad]["resultString"].endswith(": results/bad file.png.error.json")
+    assert "not_found" in first[gone]["resultString"]
+    assert "outside the input prefix incoming/" in first["archive/old.png"]["resultString"]
+    assert "output of this function" in first["results/done.png.json"]["resultString"]
+    # the same results as uploads give, with the recognised text
+    doc = env.get_json("results/scans/page 1+a.png.json")
+    assert doc["success"] is True and doc["source"]["key"] == image
+    assert_reads([line["text"] for line in doc["lines"]], list(SAMPLE_PAGE), SAMPLE_PAGE_MIN_CHAR_ACC)
+    pages = env.get_json("results/docs/three pages.pdf.json")
+    assert pages["page_count"] == 3
+    assert_pages_read([p["text"] for p in pages["pages"]], pages=PAGES)
+    assert env.s3.get_object(Bucket=env.bucket, Key="results/docs/three pages.pdf.pdf")["Body"].read(4) == b"%PDF"
+    assert env.get_json("results/bad file.png.error.json")["error"]["code"] == "invalid_image"
+    (msg,) = drain(env.sqs, env.dlq)
+    assert json.loads(msg["Body"])["source"]["key"] == bad
+    assert env.s3.head_object(Bucket=env.bucket, Key="results/done.png.json")["ETag"] == done_etag
+    assert not env.exists("results/archive/old.png.json") and not env.exists("results/results/done.png.json.json")
+    calls = env.engine.calls
+    assert calls == 1 + 3 + 1   # the image, three PDF pages, the bad file (refused by the decoder)
+
+    # a second run of the same job re-OCRs nothing and reports the same
+    second = dict(zip(keys, run_job(env, events)))
+    assert {k: r["resultCode"] for k, r in second.items()} == {k: r["resultCode"] for k, r in first.items()}
+    assert "already_done" in second[image]["resultString"] and "already_done" in second[pdf]["resultString"]
+    assert "already_failed" in second[bad]["resultString"]
+    assert env.engine.calls == calls and drain(env.sqs, env.dlq) == []
+
+
+def raises(code: str, status: int, op: str):
+    """A stand-in for a boto3 call that fails with this S3 error."""
+    from botocore.exceptions import ClientError
+
+    def call(**_kw):
+        raise ClientError({"Error": {"Code": code, "Message": code},
+                           "ResponseMetadata": {"HTTPStatusCode": status}}, op)
+    return call
+
+
+@pytest.mark.parametrize("failure", ["throttled", "s3_5xx", "engine_busy"])
+def test_backfill_transient_failure_is_temporary_then_retried(env, monkeypatch, failure):
+    from slim_ocr.limits import ServerBusy
+
+    key = "incoming/retry me.png"
+    env.put(key, PAGE)
+    (ev,) = batch_events(env, write_manifest(env, [key]), "1.0")
+    if failure == "throttled":
+        monkeypatch.setattr(env.s3, "get_object", raises("SlowDown", 503, "GetObject"))
+    elif failure == "s3_5xx":
+        monkeypatch.setattr(env.s3, "head_object", raises("InternalError", 500, "HeadObject"))
+    else:
+        env.engine.fail = ServerBusy("all recognition slots busy")
+    (res,) = run_job(env, [ev])
+    assert res["resultCode"] == "TemporaryFailure", res
+    monkeypatch.undo()
+    env.engine.fail = None
+    assert drain(env.sqs, env.dlq) == []                  # not a permanent failure: no DLQ message
+    assert not env.exists("results/retry me.png.claim")   # the claim was released for the retry
+    if env.exists("results/retry me.png.error.json"):     # the best-effort trace is marked as not permanent
+        meta = env.s3.head_object(Bucket=env.bucket, Key="results/retry me.png.error.json")["Metadata"]
+        assert meta["permanent"] == "false"
+    (res,) = run_job(env, [ev])                            # Batch Operations' retry of the task
+    assert res["resultCode"] == "Succeeded" and res["resultString"] == "done: results/retry me.png.json"
+    assert_reads([line["text"] for line in env.get_json("results/retry me.png.json")["lines"]], list(SAMPLE_PAGE), SAMPLE_PAGE_MIN_CHAR_ACC)
+    assert not env.exists("results/retry me.png.error.json")
+
+
+def test_backfill_claim_held_elsewhere_is_temporary_and_bad_tasks_permanent(env):
+    key = "incoming/busy.png"
+    env.put(key, PAGE)
+    etag = env.s3.head_object(Bucket=env.bucket, Key=key)["ETag"].strip('"')
+    env.s3.put_object(Bucket=env.bucket, Key="results/busy.png.claim",     # an upload event being recognised
+                      Body=json.dumps({"etag": etag, "request_id": "other", "time": time.time()}).encode())
+    (ev,) = batch_events(env, write_manifest(env, [key]), "2.0")
+    (res,) = run_job(env, [ev])
+    assert res["resultCode"] == "TemporaryFailure" and "in_progress" in res["resultString"]
+    assert env.engine.calls == 0
+
+    unknown = copy.deepcopy(ev)
+    unknown["invocationSchemaVersion"] = "3.0"
+    no_key = copy.deepcopy(ev)
+    del no_key["tasks"][0]["s3Key"]
+    for bad in (unknown, no_key):
+        (res,) = run_job(env, [bad])
+        assert res["resultCode"] == "PermanentFailure" and "malformed task" in res["resultString"]
+    assert env.engine.calls == 0
+
+
+def test_lambda_entry_point_answers_batch_operations(env, monkeypatch):
+    """function/handler.py's s3_handler (the BatchFunction handler) routes a Batch Operations
+    invocation to the same processor and returns its response."""
+    import handler
+
+    monkeypatch.setattr(handler, "_batch", env.proc)
+    key = "incoming/entry.png"
+    env.put(key, PAGE)
+    (ev,) = batch_events(env, write_manifest(env, [key]), "1.0")
+    resp = handler.s3_handler(copy.deepcopy(ev), type("Ctx", (), {"aws_request_id": "req-entry"})())
+    assert resp["invocationId"] == ev["invocationId"]
+    assert [r["resultCode"] for r in resp["results"]] == ["Succeeded"]
+    assert env.exists("results/entry.png.json")

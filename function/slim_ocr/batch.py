@@ -31,6 +31,16 @@ is skipped without downloading the image; an event for a version that has since 
 or deleted is skipped (the newer version has its own event). A new version replaces the old
 version's result and removes a stale ``.error.json`` (and vice versa).
 
+Backfill (objects that already exist): an S3 Batch Operations "Invoke AWS Lambda function"
+invocation (schema 1.0 or 2.0; see infra/README.md) goes through the same per-object path
+(``process_object``: same keys, claims and idempotency) and answers one result per task:
+``Succeeded`` (recognised, or already done for this ETag, or a folder placeholder),
+``PermanentFailure`` (a bad file as above, or one that already failed permanently; gone; not a
+source: outside INPUT_PREFIX or under RESULT_PREFIX of the output bucket; a malformed task) or
+``TemporaryFailure`` (whatever the event path retries, a claim held by another invocation, an
+object overwritten while reading), which Batch Operations retries. A task names no ETag, so the
+key's current version is processed (a manifest's version id is not used).
+
 Environment: INPUT_PREFIX (``incoming/``), RESULT_PREFIX (``results/``), RESULT_BUCKET (default:
 the source bucket), DLQ_URL (optional), OCR_MODE (``auto``), MAX_IMAGE_BYTES / MAX_IMAGE_PIXELS
 (image_io.py). S3/SQS endpoints follow boto3's own settings (AWS_ENDPOINT_URL_S3, ...).
@@ -120,6 +130,52 @@ def _is_missing(exc: Exception, *codes: str) -> bool:
     return str(err.get("Code")) in codes
 
 
+# ---- S3 Batch Operations ("Invoke AWS Lambda function") -------------------------------------
+SUCCEEDED, TEMPORARY, PERMANENT = "Succeeded", "TemporaryFailure", "PermanentFailure"
+
+# The result code of an outcome, by "status:code" (skips and refusals) or else by status.
+_RESULT_CODES = {
+    "done": SUCCEEDED,
+    "failed": PERMANENT,                  # a bad file: .error.json + one DLQ message, as for uploads
+    "error": TEMPORARY,                   # S3/SQS errors, throttling, engine busy: Batch Operations retries
+    "skipped:already_done": SUCCEEDED,
+    "skipped:already_failed": PERMANENT,
+    "skipped:in_progress": TEMPORARY,     # another invocation holds the claim: look again later
+    "skipped:superseded": TEMPORARY,      # overwritten meanwhile: the retry sees the current version
+    "skipped:not_found": PERMANENT,
+    "ignored:folder": SUCCEEDED,
+    "ignored:not_a_source": PERMANENT,
+    "ignored:malformed": PERMANENT,
+}
+
+
+def task_result(outcome: Outcome) -> tuple[str, str]:
+    """(resultCode, resultString) of an outcome, as S3 Batch Operations' completion report shows it,
+    e.g. ``failed (invalid_image): <message>: results/a.png.error.json``."""
+    code = _RESULT_CODES.get(f"{outcome.status}:{outcome.code}") or _RESULT_CODES.get(outcome.status, PERMANENT)
+    head = f"{outcome.status} ({outcome.code})" if outcome.code else outcome.status
+    return code, ": ".join(part for part in (head, outcome.reason, outcome.result_key) if part)
+
+
+def _task_object(task: dict, version: str) -> tuple[str, str]:
+    """(bucket, decoded key) of a task. Schema 1.0 names the bucket by ARN, 2.0 by name; the key
+    arrives URL-encoded as in the manifest (CSV manifests and S3 Inventory reports encode keys)."""
+    if version == "1.0":
+        bucket = str(task["s3BucketArn"]).split(":")[-1]   # arn:aws:s3:::<bucket>
+    elif version == "2.0":
+        bucket = task["s3Bucket"]
+    else:
+        raise ValueError(f"unsupported invocationSchemaVersion {version!r}")
+    key = unquote_plus(task["s3Key"], errors="strict")
+    if not isinstance(bucket, str) or not bucket or not key:
+        raise ValueError("bucket and key must be non-empty strings")
+    return bucket, key
+
+
+def _task_key(task: Any) -> str:
+    return str(task.get("s3Key", "?")) if isinstance(task, dict) else "?"
+
+
 class BatchProcessor:
     def __init__(self, engine: Any, s3: Any = None, sqs: Any = None, settings: Settings | None = None):
         self.engine = engine
@@ -151,8 +207,39 @@ class BatchProcessor:
             base = f"{self.settings.result_prefix}_long/{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
         return f"{base}.json", f"{base}.error.json", f"{base}.claim"
 
-    # ---- event -------------------------------------------------------------------------
+    # ---- events ------------------------------------------------------------------------
     def handle_event(self, event: dict, request_id: str | None = None) -> dict:
+        """The Lambda entry: an S3 Batch Operations invocation or an S3 event notification."""
+        if isinstance(event, dict) and "invocationSchemaVersion" in event and "tasks" in event:
+            return self.handle_batch_job(event, request_id)
+        return self.handle_s3_event(event, request_id)
+
+    def handle_batch_job(self, event: dict, request_id: str | None = None) -> dict:
+        """S3 Batch Operations "Invoke AWS Lambda function" (schema 1.0 or 2.0): one result per task.
+        Never raises: a transient failure is reported as TemporaryFailure, which Batch Operations
+        retries. ``job.userArguments`` (2.0) are not used: the settings are the function's."""
+        version = str(event.get("invocationSchemaVersion"))
+        job_id = (event.get("job") or {}).get("id")
+        results = []
+        for task in event.get("tasks") or []:
+            task_id = task.get("taskId") if isinstance(task, dict) else None
+            code, text, outcome = self._run_task(task, version, request_id)
+            log.info("batch operations task", extra={"job_id": job_id, "task_id": task_id, "key": outcome.key,
+                                                     "result_code": code})
+            results.append({"taskId": task_id, "resultCode": code, "resultString": text})
+        return {"invocationSchemaVersion": version, "treatMissingKeysAs": PERMANENT,
+                "invocationId": event.get("invocationId"), "results": results}
+
+    def _run_task(self, task: Any, version: str, request_id: str | None) -> tuple[str, str, Outcome]:
+        try:
+            bucket, key = _task_object(task, version)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            outcome = Outcome(_task_key(task), "ignored", reason=f"malformed task: {exc}", code="malformed")
+        else:
+            outcome = self.process_object(bucket, key, request_id=request_id)
+        return (*task_result(outcome), outcome)
+
+    def handle_s3_event(self, event: dict, request_id: str | None = None) -> dict:
         records = event.get("Records") or []
         outcomes = []
         for record in records:
@@ -177,12 +264,18 @@ class BatchProcessor:
         return summary
 
     def process_record(self, record: dict, request_id: str | None = None) -> Outcome:
-        bucket = record["s3"]["bucket"]["name"]
         obj = record["s3"]["object"]
-        key = unquote_plus(obj["key"])  # S3 event keys are URL-encoded ('+' for spaces)
-        event_etag = _norm_etag(obj.get("eTag"))
-        if not key.startswith(self.settings.input_prefix) or key.endswith("/"):
-            return Outcome(key, "ignored", reason=f"not an object under {self.settings.input_prefix}")
+        # S3 event keys are URL-encoded ('+' for spaces)
+        return self.process_object(record["s3"]["bucket"]["name"], unquote_plus(obj["key"]),
+                                   _norm_etag(obj.get("eTag")), request_id)
+
+    def process_object(self, bucket: str, key: str, event_etag: str = "", request_id: str | None = None) -> Outcome:
+        """Recognise ``bucket/key`` (a decoded key) unless it is done already: the one per-object path
+        of S3 events and S3 Batch Operations tasks. ``event_etag``: the version the caller was told
+        about (an event's), or empty for whatever version is current."""
+        refused = self._refuse(bucket, key)
+        if refused is not None:
+            return refused
         out_bucket = self.settings.result_bucket or bucket
         result_key, error_key, claim_key = self._keys(key)
         t0 = time.perf_counter()
@@ -192,17 +285,21 @@ class BatchProcessor:
                 head = self.s3.head_object(Bucket=bucket, Key=key)
             except Exception as exc:  # noqa: BLE001
                 if _is_missing(exc, "404", "NoSuchKey", "NotFound"):
-                    return self._log(Outcome(key, "skipped", reason="source object no longer exists"))
+                    return self._log(Outcome(key, "skipped", reason="source object no longer exists", code="not_found"))
                 raise
             etag = _norm_etag(head.get("ETag"))
             if event_etag and etag != event_etag:
-                return self._log(Outcome(key, "skipped", reason="superseded by a newer version of the object"))
+                return self._log(Outcome(key, "skipped", reason="superseded by a newer version of the object",
+                                         code="superseded"))
             if self._has_result(out_bucket, result_key, etag):
-                return self._log(Outcome(key, "skipped", result_key, reason="result already exists"))
+                return self._log(Outcome(key, "skipped", result_key, reason="result already exists",
+                                         code="already_done"))
             if self._has_result(out_bucket, error_key, etag, permanent_only=True):
-                return self._log(Outcome(key, "skipped", error_key, reason="already failed permanently"))
+                return self._log(Outcome(key, "skipped", error_key, reason="already failed permanently",
+                                         code="already_failed"))
             if not self._claim(out_bucket, claim_key, etag, request_id):
-                return self._log(Outcome(key, "skipped", reason="being recognised by another delivery of the event"))
+                return self._log(Outcome(key, "skipped", code="in_progress",
+                                         reason="being recognised by another delivery or invocation"))
             claimed = True
             try:
                 size = int(head.get("ContentLength", 0))
@@ -212,8 +309,12 @@ class BatchProcessor:
                 try:
                     body = self.s3.get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')["Body"].read()
                 except Exception as exc:  # noqa: BLE001
-                    if _is_missing(exc, "412", "PreconditionFailed", "404", "NoSuchKey"):
-                        return self._log(Outcome(key, "skipped", reason="object changed or vanished while reading"))
+                    if _is_missing(exc, "412", "PreconditionFailed"):
+                        return self._log(Outcome(key, "skipped", reason="object changed while reading",
+                                                 code="superseded"))
+                    if _is_missing(exc, "404", "NoSuchKey"):
+                        return self._log(Outcome(key, "skipped", reason="object vanished while reading",
+                                                 code="not_found"))
                     raise
                 try:
                     doc, pdf = self._recognise(body)
@@ -223,6 +324,8 @@ class BatchProcessor:
                     log.exception("recognition failed", extra={"key": key, "bucket": bucket})
                     raise _Unprocessable(f"the image could not be processed ({type(exc).__name__})") from exc
             except OcrError as exc:
+                if exc.status == 503:   # engine busy (ServerBusy): the same bytes may well succeed later
+                    raise
                 return self._permanent_failure(bucket, key, etag, out_bucket, result_key, error_key, exc, request_id)
             if pdf is not None:
                 self.s3.put_object(Bucket=out_bucket, Key=result_key[:-len(".json")] + ".pdf", Body=pdf,
@@ -248,6 +351,21 @@ class BatchProcessor:
                 self._release(out_bucket, claim_key)
 
     # ---- helpers -----------------------------------------------------------------------
+    def _refuse(self, bucket: str, key: str) -> Outcome | None:
+        """An ``ignored`` outcome for an object that is not a source: this function's own output
+        (under the result prefix of the output bucket; checked first, so an input prefix that
+        contains it cannot loop), anything outside the input prefix, a "folder" placeholder."""
+        s = self.settings
+        if (s.result_bucket or bucket) == bucket and key.startswith(s.result_prefix):
+            return Outcome(key, "ignored", code="not_a_source",
+                           reason=f"an output of this function (under {s.result_prefix}), not a source")
+        if not key.startswith(s.input_prefix):
+            return Outcome(key, "ignored", code="not_a_source",
+                           reason=f"not a source: outside the input prefix {s.input_prefix}")
+        if key.endswith("/"):
+            return Outcome(key, "ignored", code="folder", reason="a folder placeholder: nothing to recognise")
+        return None
+
     def _recognise(self, body: bytes) -> tuple[dict, bytes | None]:
         """(result JSON, searchable PDF or None): images through the engine, PDFs and multi-page
         TIFFs page by page through the document reader."""
