@@ -180,8 +180,29 @@ def make_system(name: str):
 
 # --------------------------------------------------------------------------- run
 
+def turn_page(data: bytes, meta: dict, k: int) -> tuple[bytes, dict]:
+    """The page turned ``k`` quarter turns counter-clockwise (``np.rot90``), re-encoded in its
+    format, with its ground-truth quads moved alike: a scan fed sideways or upside down."""
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    h, w = img.shape[:2]
+    turned = np.ascontiguousarray(np.rot90(img, k))
+    ext = ".jpg" if data[:2] == b"\xff\xd8" else ".png"
+    ok, buf = cv2.imencode(ext, turned, [cv2.IMWRITE_JPEG_QUALITY, 95] if ext == ".jpg" else [])
+    assert ok
+
+    def move(q):
+        p = np.asarray(as_quad(q), np.float64)
+        x, y = p[:, 0], p[:, 1]
+        out = {1: (y, w - x), 2: (w - x, h - y), 3: (h - y, x)}[k % 4]
+        return np.stack(out, 1).tolist()
+
+    lines = [{**{k2: v for k2, v in ln.items() if k2 not in ("quad", "box")},
+              "quad": move(ln["quad"] if "quad" in ln else ln["box"])} for ln in meta["lines"]]
+    return buf.tobytes(), {**meta, "lines": lines}
+
+
 def run(systems=SYSTEM_NAMES, subsets=tuple(SUBSETS), limit: int | None = None, root: Path = OUT,
-        verbose: bool = True) -> dict:
+        verbose: bool = True, turns: int = 0) -> dict:
     from slim_ocr.charset import load_charset  # noqa: PLC0415
 
     cv2.setNumThreads(int(os.environ.get("OCR_THREADS", "1")))
@@ -197,6 +218,8 @@ def run(systems=SYSTEM_NAMES, subsets=tuple(SUBSETS), limit: int | None = None, 
     t_start = time.perf_counter()
     for subset, pid in pages:
         data, meta = load_page(subset, pid, root)
+        if turns % 4:
+            data, meta = turn_page(data, meta, turns)
         for name, eng in engines.items():
             t0, c0 = time.perf_counter(), time.thread_time()
             pred = eng(data)
@@ -271,6 +294,8 @@ def main(argv=None) -> None:
     ap.add_argument("--systems", default=",".join(SYSTEM_NAMES))
     ap.add_argument("--subsets", default=",".join(SUBSETS))
     ap.add_argument("--limit", type=int, default=None, help="first N pages per subset")
+    ap.add_argument("--rotate", type=int, default=0, choices=(0, 90, 180, 270),
+                    help="turn every page counter-clockwise by this many degrees first (orientation check)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
                     help="combine results of runs over disjoint subsets instead of running")
@@ -281,7 +306,8 @@ def main(argv=None) -> None:
         systems = tuple(res["systems"])
     else:
         systems = tuple(s for s in args.systems.split(",") if s)
-        res = run(systems, tuple(s for s in args.subsets.split(",") if s), args.limit, verbose=not args.quiet)
+        res = run(systems, tuple(s for s in args.subsets.split(",") if s), args.limit, verbose=not args.quiet,
+                  turns=args.rotate // 90)
     args.out.write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n")
     print(table(res["summary"], systems))
     print()

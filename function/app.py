@@ -101,6 +101,8 @@ class OcrResponse(BaseModel):
     model: str
     detector: str | None = Field(None, description="the line detector that ran: 'db:<bundle>' (learned) or "
                                                    "'classical'; null when the image was read as one line")
+    rotation: int = Field(0, description="degrees (counter-clockwise) the page was turned to read it upright: "
+                                         "0, 90, 180 or 270 (boxes are on the image as sent)")
     image: ImageInfo
 
 

@@ -165,3 +165,38 @@ def test_blank_and_tiny_images(engine):
 def test_leaders_icons_and_symbol_only_lines_are_cleaned_from_detected_lines(text, want):
     from slim_ocr.pipeline import clean_detected
     assert clean_detected(text) == want
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_turned_pages_are_read_upright_with_boxes_on_the_image_as_sent(engine, k):
+    """A page turned by 90/180/270 degrees is turned back (the response says by how much) and read;
+    the boxes lie on the turned image, around the same lines as on the upright page."""
+    _, im = render_page(TEXT)
+    upright = np.array(im)
+    turned = np.ascontiguousarray(np.rot90(upright, k))
+    got, res = read(engine, encode(Image.fromarray(turned)))
+    assert res.rotation == (360 - 90 * k) % 360
+    assert_reads(got, TEXT, min_char_acc=0.85)
+    ink = turned < 128
+    for ln in res.lines:                          # each box covers ink of the turned page
+        q = np.array(ln.box)
+        x0, y0 = q.min(0).clip(0)
+        x1, y1 = q.max(0)
+        assert ink[y0:y1, x0:x1].mean() > 0.02
+
+
+def test_upright_pages_are_not_turned(engine):
+    _, res = read(engine, render_page(TEXT)[0])
+    assert res.rotation == 0
+
+
+def test_unturn_points_inverts_np_rot90():
+    from slim_ocr.orientation import unturn_points
+    h, w = 30, 50
+    a = np.zeros((h, w), np.uint8)
+    a[7, 11] = 1                                   # (x=11, y=7)
+    for k in range(4):
+        b = np.rot90(a, k)
+        y, x = np.argwhere(b)[0]
+        back = unturn_points(np.array([[x + 0.5, y + 0.5]]), k, w, h)[0]
+        assert np.allclose(back, [11.5, 7.5])

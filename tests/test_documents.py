@@ -199,7 +199,7 @@ def test_other_inputs_bytes_arrays_pil(ocr, doc_files):
     with pytest.raises(TypeError):
         ocr(12345)
     # a single image keeps today's API shape through the page's own result
-    shape = {"success", "text", "lines", "elapsed_ms", "model", "detector", "image"}
+    shape = {"success", "text", "lines", "elapsed_ms", "model", "detector", "rotation", "image"}
     assert set(ocr(doc_files.png).pages[0].result.to_dict()) == shape
 
 
@@ -551,7 +551,7 @@ def test_http_api_reads_pdf_and_tiff_pages(client, doc_files):
 def test_http_api_single_images_keep_their_shape_and_validate_pages(client, doc_files):
     png = doc_files.png.read_bytes()
     r = client.post("/predict", files={"image": ("p.png", png, "image/png")}, data={"mode": "page"})
-    assert r.status_code == 200 and set(r.json()) == {"success", "text", "lines", "elapsed_ms", "model", "detector", "image"}
+    assert r.status_code == 200 and set(r.json()) == {"success", "text", "lines", "elapsed_ms", "model", "detector", "rotation", "image"}
     assert_pages_read([r.json()["text"]], pages=[PAGES[1]])
     r = client.post("/predict", files={"image": ("p.png", png, "image/png")}, data={"pages": "2"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_pages"

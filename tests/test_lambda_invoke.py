@@ -117,7 +117,7 @@ from make_events import SAMPLE_LINE, SAMPLE_PAGE
 
 
 def assert_ocr(body: dict, width: int, height: int, want: list[str], min_char_acc: float = 0.9):
-    assert set(body) - {"source"} == {"success", "text", "lines", "elapsed_ms", "model", "detector", "image"}
+    assert set(body) - {"source"} == {"success", "text", "lines", "elapsed_ms", "model", "detector", "rotation", "image"}
     assert body["success"] is True and isinstance(body["text"], str) and isinstance(body["model"], str)
     assert body["image"] == {"width": width, "height": height}
     assert isinstance(body["elapsed_ms"], (int, float)) and body["elapsed_ms"] >= 0

@@ -26,7 +26,7 @@ from slim_ocr.batch import BatchProcessor, BatchRetryableError, Settings
 
 EVENTS = ROOT / "events"
 PAGE = (EVENTS / "sample-page.png").read_bytes()
-API_KEYS = {"success", "text", "lines", "elapsed_ms", "model", "detector", "image"}
+API_KEYS = {"success", "text", "lines", "elapsed_ms", "model", "detector", "rotation", "image"}
 
 
 def s3_event(bucket: str, key: str, etag: str, size: int, name: str = "ObjectCreated:Put") -> dict:

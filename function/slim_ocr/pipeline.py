@@ -19,6 +19,7 @@ import numpy as np
 
 from .detector import detect_lines
 from .image_io import DecodedImage, decode_image
+from .orientation import page_turns, unturn_points
 from .recognizer import Recognizer
 
 Mode = Literal["auto", "line", "page"]   # line: the image is one text line; page: detect lines first
@@ -46,6 +47,7 @@ class OcrResult:
     model: str
     timings: dict = field(default_factory=dict)
     detector: str | None = None     # which detector found the lines (None: the image was one line)
+    rotation: int = 0               # degrees (counter-clockwise) the page was turned to read it upright
 
     @property
     def text(self) -> str:
@@ -55,6 +57,7 @@ class OcrResult:
         return {"success": True, "text": self.text,
                 "lines": [{"text": l.text, "confidence": round(l.confidence, 4), "box": l.box} for l in self.lines],
                 "elapsed_ms": round(self.elapsed_ms, 2), "model": self.model, "detector": self.detector,
+                "rotation": self.rotation,
                 "image": {"width": self.width, "height": self.height}}
 
 
@@ -88,6 +91,7 @@ class OcrEngine:
         if self.detector not in DETECTORS:
             raise ValueError(f"OCR_DETECTOR={self.detector!r}: one of {', '.join(DETECTORS)}")
         self.db_model = db_model or os.environ.get("OCR_DB_MODEL") or None
+        self.orient = os.environ.get("OCR_ORIENTATION", "1") != "0"    # find pages turned by 90/180/270
         self._db = None
         if self.detector == "db":
             self.db              # load (and check) the bundle at start-up, not on the first page
@@ -107,15 +111,31 @@ class OcrEngine:
     def wants_color(self) -> bool:
         return self.recognizer.spec.channels == 3 or self.detector == "db"
 
-    def find_lines(self, img: DecodedImage, pixels: np.ndarray) -> tuple[list[np.ndarray], list, str]:
-        """(line crops in the recogniser's colour, their quads in original pixels, detector name)."""
+    def find_lines(self, img: DecodedImage, pixels: np.ndarray) -> tuple[list[np.ndarray], list, str, int]:
+        """(line crops in the recogniser's colour, their quads in original pixels, detector name,
+        degrees the page was turned)."""
         if self.detector == "db":
-            boxes = self.db.detect(img.color if img.color is not None else img.gray)
-            crops = [self.db.crop(pixels, b) for b in boxes]
-            quads = [[[int(round(x * img.scale)), int(round(y * img.scale))] for x, y in b.quad] for b in boxes]
-            return crops, quads, f"db:{self.db.name}"
+            crops, quads, k = self._db_lines(img.color if img.color is not None else img.gray, pixels)
+            quads = [[[int(round(x * img.scale)), int(round(y * img.scale))] for x, y in q] for q in quads]
+            return crops, quads, f"db:{self.db.name}", 90 * k
         det = detect_lines(img.gray)
-        return det.crops(pixels), [det.quad(b, img.scale) for b in det.lines], "classical"
+        return det.crops(pixels), [det.quad(b, img.scale) for b in det.lines], "classical", 0
+
+    def _db_lines(self, image: np.ndarray, pixels: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+        """DB boxes and crops, on the page turned upright first when it lies on its side or upside
+        down (``orientation``); quads in the decoded image's pixels."""
+        boxes = self.db.detect(image)
+        crops = [self.db.crop(pixels, b) for b in boxes]
+        k = page_turns([b.quad for b in boxes], crops, self._confidences) if self.orient and boxes else 0
+        if not k:
+            return crops, [b.quad for b in boxes], 0
+        h, w = image.shape[:2]
+        image, pixels = (np.ascontiguousarray(np.rot90(a, k)) for a in (image, pixels))
+        boxes = self.db.detect(image)
+        return [self.db.crop(pixels, b) for b in boxes], [unturn_points(b.quad, k, w, h) for b in boxes], k
+
+    def _confidences(self, crops: list[np.ndarray]) -> list[float]:
+        return [c for _, c in self.recognizer.recognize(crops)]
 
     def run_bytes(self, data: bytes, mode: Mode = "auto") -> OcrResult:
         t0 = time.perf_counter()
@@ -129,11 +149,11 @@ class OcrEngine:
         w, h = img.original_size       # what is reported; boxes are scaled back when decoding reduced
         whole = [[0, 0], [w, 0], [w, h], [0, h]]
         t1 = time.perf_counter()
-        detector = None
+        detector, rotation = None, 0
         if mode == "line" or (mode == "auto" and looks_like_single_line(gray)):
             crops, boxes = [pixels], [whole]
         else:
-            crops, boxes, detector = self.find_lines(img, pixels)
+            crops, boxes, detector, rotation = self.find_lines(img, pixels)
         t2 = time.perf_counter()
         texts = self.recognizer.recognize(crops)
         t3 = time.perf_counter()
@@ -141,5 +161,5 @@ class OcrEngine:
             texts = [(clean_detected(t), c) if c >= self.min_confidence else ("", c) for t, c in texts]
         lines = [OcrLine(t, c, b) for (t, c), b in zip(texts, boxes) if t.strip()]
         return OcrResult(lines=lines, width=w, height=h, elapsed_ms=(t3 - t0) * 1000, model=self.model_name,
-                         detector=detector, timings={"decode_ms": (t1 - t0) * 1000, "detect_ms": (t2 - t1) * 1000,
+                         detector=detector, rotation=rotation, timings={"decode_ms": (t1 - t0) * 1000, "detect_ms": (t2 - t1) * 1000,
                                   "recognize_ms": (t3 - t2) * 1000})
