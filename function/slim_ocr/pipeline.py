@@ -3,7 +3,7 @@
 Two line detectors: ``db`` (default; ``db_detector.DBDetector``, PP-OCRv6-tiny's learned DB
 network: per-line rotated boxes) and ``classical`` (``detector.detect_lines``: binarisation +
 XY-cut). On the page set (``bench/page_bench.py``) DB reads more on every subset -- photos
-0.83 vs 0.44 F1, UI pages 0.97 vs 0.87, documents 0.97-0.99 vs 0.96-0.98 -- at 1.0-1.6x the
+0.83 vs 0.42 F1, UI pages 0.97 vs 0.87, documents 0.97-0.99 vs 0.96-0.98 -- at 1.3-3x the
 classical time per page. ``OCR_DETECTOR`` (or the engine's ``detector``) picks one; every
 result says which one ran.
 """
