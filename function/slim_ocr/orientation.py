@@ -20,7 +20,7 @@ import numpy as np
 ELONGATED = 2.0          # a box's long side / short side from which it says which way its line runs
 VERTICAL_SHARE = 0.7     # of the elongated boxes, standing upright: the page lies on its side
 MIN_BOXES = 3
-PROBE_LINES = 6          # longest lines read both ways
+PROBE_LINES = 12         # longest lines read both ways
 FLIP_MARGIN = 0.05       # mean confidence the 180-degree reading must win by (upright doc lines: -0.13 to -0.20)
 
 
