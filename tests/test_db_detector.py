@@ -200,3 +200,17 @@ def test_unturn_points_inverts_np_rot90():
         y, x = np.argwhere(b)[0]
         back = unturn_points(np.array([[x + 0.5, y + 0.5]]), k, w, h)[0]
         assert np.allclose(back, [11.5, 7.5])
+
+
+@pytest.mark.parametrize("pad,angle", [(4, 0.0), (30, 0.0), (30, 3.0), (50, 5.0)])
+def test_a_loosely_cropped_line_is_cut_to_its_text(engine, pad, angle):
+    """mode=line on a crop with wide margins (and a slight tilt): read after tightening; as it
+    was, the margins made the CRNN read garbage ("awsn aopn anxoox")."""
+    f = font(26)
+    text = "发票号码 20261201 金额 356.80 元"
+    im = Image.new("L", (int(f.getlength(text)) + 2 * pad, 34 + 2 * pad), 255)
+    ImageDraw.Draw(im).text((pad, pad), text, font=f, fill=0)
+    im = im.rotate(angle, expand=False, fillcolor=255, resample=Image.BICUBIC)
+    res = engine.run_bytes(encode(im), mode="line")
+    assert res.detector is None and len(res.lines) == 1
+    assert_reads([res.lines[0].text], [text], min_char_acc=0.9)

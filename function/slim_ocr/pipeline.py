@@ -15,8 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+import cv2
 import numpy as np
 
+from .db_detector import TextBox, order_quad
 from .detector import detect_lines
 from .image_io import DecodedImage, decode_image
 from .orientation import page_turns, unturn_points
@@ -103,7 +105,7 @@ class OcrEngine:
     @property
     def db(self):
         if self._db is None:
-            from .db_detector import DBDetector  # noqa: PLC0415
+            from .db_detector import DBDetector  # noqa: PLC0415 (loads ONNX Runtime's session lazily)
             self._db = DBDetector(self.db_model, threads=self.recognizer.threads)
         return self._db
 
@@ -134,6 +136,28 @@ class OcrEngine:
         boxes = self.db.detect(image)
         return [self.db.crop(pixels, b) for b in boxes], [unturn_points(b.quad, k, w, h) for b in boxes], k
 
+    def tighten_line(self, image: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+        """A loosely cropped one-line image cut to its text (one rotated rectangle around the DB
+        boxes found on the image padded by its own border, grown by a quarter of its height on
+        every side: the recogniser reads lines cut with such a margin) and straightened. A line
+        that already fills the image (the text at least 60 % of its height and 80 % of its
+        width: a detector's crop) is read as it is -- cutting those tighter cost 12 points
+        of zh clean accuracy on the evaluation lines."""
+        pad = max(8, image.shape[0] // 2)
+        boxes = self.db.detect(cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE))
+        if not boxes:
+            return pixels
+        (cx, cy), (w, h), angle = cv2.minAreaRect(np.concatenate([b.quad for b in boxes]))
+        if w < h:                                   # minAreaRect may name the long side height
+            w, h, angle = h, w, angle - 90
+        ih, iw = image.shape[:2]
+        if h >= 0.6 * ih and w >= 0.8 * iw:
+            return pixels
+        m = 0.25 * h
+        quad = order_quad(cv2.boxPoints(((cx, cy), (w + 2 * m, h + 2 * m), angle)))
+        big = cv2.copyMakeBorder(pixels, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        return self.db.crop(big, TextBox(quad, 1.0))
+
     def _confidences(self, crops: list[np.ndarray]) -> list[float]:
         return [c for _, c in self.recognizer.recognize(crops)]
 
@@ -151,7 +175,9 @@ class OcrEngine:
         t1 = time.perf_counter()
         detector, rotation = None, 0
         if mode == "line" or (mode == "auto" and looks_like_single_line(gray)):
-            crops, boxes = [pixels], [whole]
+            line = self.tighten_line(img.color if img.color is not None else gray, pixels) \
+                if self.detector == "db" else pixels
+            crops, boxes = [line], [whole]
         else:
             crops, boxes, detector, rotation = self.find_lines(img, pixels)
         t2 = time.perf_counter()
