@@ -269,6 +269,17 @@ def report(out: Path = OUT, dest: Path = REPO / "reports" / "ppocr") -> Path:
         md += ["## Exported rounds (through the service's Recognizer, beside the shipped original)", "",
                "| round | ONNX params | ms 1 thread | " + " | ".join(ex_keys) + " | command |",
                "|" + "---|" * (len(ex_keys) + 4), *ex_rows, ""]
+    for p in exports:
+        e = json.loads(p.read_text())
+        if "int8" not in e:
+            continue
+        keys = [k for k in e["int8"]["fp32"]["char_acc"] if k != "all"]
+        md += [f"### INT8 recipes on the {e['round']} round (`{e['command']}`)", "",
+               "| recipe | ms 1 thread (x original) | file bytes | " + " | ".join(keys) + " |",
+               "|" + "---|" * (len(keys) + 3)]
+        md += [f"| {name} | {r['latency_ms_1t']:.2f} ({r['latency_vs_original']:.3f}x) | {r['file_bytes']:,} | " +
+               " | ".join(f"{100 * r['char_acc'][k]:.1f}" for k in keys) + " |" for name, r in e["int8"].items()]
+        md += [""]
     md += ["![curves](gradual_curves.png)", ""]
     dest.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(9, 5))
@@ -310,12 +321,14 @@ def _rel(path: Path) -> str:
 
 
 def export(round_name: str, dest: Path, restrict: bool = True, command: str = "", out: Path = OUT,
-           eval_limit: int = 150) -> dict:
+           eval_limit: int = 150, int8: bool = False) -> dict:
     """A finished round's student as a service bundle at ``dest`` (ONNX at its own height, the
     classifier restricted to the project charset + GB2312-2 unless ``restrict`` is off),
     checked against PyTorch, then measured through the service's ``Recognizer`` beside the
     shipped original (``function/models/ppocrv6-tiny``): ONNX params, 1-thread latency,
-    char accuracy on the first ``eval_limit`` lines of every real subset."""
+    char accuracy on the first ``eval_limit`` lines of every real subset. ``int8``: also the
+    compression pipeline's INT8 recipes (``stages.quantize.build_candidates``, calibrated on 64
+    data-engine lines), each measured alike (not shipped: the figures go to the report)."""
     import tempfile
 
     import numpy as np
@@ -374,9 +387,52 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
                               "original": onnx_params(original / "model.onnx")},
               "latency_ms_1t": {k: round(v, 3) for k, v in lat.items()}, "accuracy": acc, "max_dp": max_dp,
               "reference_line": f"{h}x320 (student), {PPOCR_INPUT.height}x320 (original)", "command": command}
+    if int8:
+        report["int8"] = int8_candidates(Path(dest), recs, lat["original"], command)
     REPORT.mkdir(parents=True, exist_ok=True)
     (REPORT / f"export_{round_name}.json").write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def int8_candidates(fp32_dir: Path, recs: list[dict], original_ms: float, command: str) -> dict:
+    """{recipe: latency (and x the original's, same run), char accuracy per subset} of the INT8
+    recipes of the CRNN pipeline applied to the bundle ``fp32_dir``."""
+    import tempfile
+
+    from slim_ocr.bundle import ModelBundle, bundle_dir
+    from slim_ocr.recognizer import Recognizer
+
+    from pruning.compression.stages.quantize import build_candidates
+    from pruning.dataengine import DataEngine
+    from pruning.evaluation.cost import latency_ms
+    from pruning.evaluation.evalset import score
+    from pruning.pretrained.bundle import write_ppocr_bundle
+
+    fp32 = ModelBundle.load(fp32_dir)
+    spec = fp32.contract.input
+    eng = DataEngine(seed=CALIB_SEED, render_missing=False, pages=Campaign().pages)
+    try:
+        calib = [line for line, _ in eng.lines(spec, 64)]
+    finally:
+        eng.close()
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cands = build_candidates(fp32.model_path, Path(tmp) / "work", calib, spec)
+        dirs = {}
+        for name, path in cands.items():
+            if "rnn" in name or "lstm" in name:          # no LSTM here: the same as other recipes
+                continue
+            dirs[name] = Path(tmp) / name
+            write_ppocr_bundle(dirs[name], path, fp32.charset.chars, name=name, made_from=SOURCE_MEMBER,
+                               made_by=fp32.contract.provenance.made_by + [f"int8 {name}"], command=command, spec=spec)
+        lat = latency_ms({"fp32": fp32_dir, **dirs, "original": bundle_dir("ppocrv6-tiny")})
+        for name, d in {"fp32": fp32_dir, **dirs}.items():
+            rec = Recognizer(d, threads=1)
+            acc = score(lambda imgs, rec=rec: [t for t, _ in rec.recognize(imgs)], recs, batch_size=32)
+            res[name] = {"latency_ms_1t": round(lat[name], 3), "latency_vs_original": round(lat[name] / lat["original"], 3),
+                         "file_bytes": (Path(d) / "model.onnx").stat().st_size,
+                         "char_acc": {k: round(v["char_acc"], 4) for k, v in acc.items()}}
+    return res
 
 
 def main(argv=None) -> None:
@@ -391,13 +447,14 @@ def main(argv=None) -> None:
     e.add_argument("--round", choices=[r.name for r in ROUNDS], required=True)
     e.add_argument("--bundle", type=Path, required=True, help="destination folder (e.g. function/models/<name>)")
     e.add_argument("--all-classes", action="store_true", help="keep the original's 6,905 characters")
+    e.add_argument("--int8", action="store_true", help="also measure the INT8 recipes of stages.quantize")
     args = ap.parse_args(argv)
     if args.cmd == "export":
         import shlex
         import sys
         torch.set_num_threads(1)
         rep = export(args.round, args.bundle, not args.all_classes,
-                     "python -m pruning.compression.ppocr.gradual " + shlex.join(sys.argv[1:]))
+                     "python -m pruning.compression.ppocr.gradual " + shlex.join(sys.argv[1:]), int8=args.int8)
         print(json.dumps(rep, indent=1))
     elif args.cmd == "report":
         print(report())
