@@ -22,6 +22,7 @@ VERTICAL_SHARE = 0.7     # of the elongated boxes, standing upright: the page li
 MIN_BOXES = 3
 PROBE_LINES = 12         # longest lines read both ways
 FLIP_MARGIN = 0.05       # mean confidence the 180-degree reading must win by (upright doc lines: -0.13 to -0.20)
+UPRIGHT_CONFIDENCE = 0.9  # lines read this well as cut are upright: no second reading (upside down: 0.77-0.86)
 
 
 def _sides(quad: np.ndarray) -> tuple[float, float]:
@@ -44,6 +45,8 @@ def reads_upside_down(crops: Sequence[np.ndarray], confidence: Callable[[list[np
     if not longest:
         return False
     as_is = float(np.mean(confidence(list(longest))))
+    if as_is >= UPRIGHT_CONFIDENCE:
+        return False
     turned = float(np.mean(confidence([np.ascontiguousarray(np.rot90(c, 2)) for c in longest])))
     return turned >= as_is + FLIP_MARGIN
 
