@@ -59,6 +59,9 @@ from .students import Plan, build, inner, load, save
 OUT = RUNS / "gradual"
 REPORT = REPO / "reports" / "ppocr" / "gradual"     # export_<round>.json (bundles made there are not committed)
 HEIGHT = 32
+# fp16 copy of the last finished round's student, committed so that a fresh checkout resumes the
+# run from there (``keep`` writes it, ``run`` restores it when runs/ is empty)
+KEPT = REPO / "models" / "ppocr" / "gradual_student.pt"
 CALIB_SEED, CALIB_BATCHES = 777, 16          # 16 x 32 engine lines for the SVD and Taylor scores
 
 
@@ -184,14 +187,15 @@ def run(c: Campaign, hours: float, threads: int = 1, out: Path = OUT) -> bool:
     out.mkdir(parents=True, exist_ok=True)
     (out / "campaign.json").write_text(json.dumps({"campaign": asdict(c), "rounds": [asdict(r) for r in ROUNDS]},
                                                   indent=1) + "\n")
+    restore_kept(out)
     teacher, chars = original()
     data = EvalData.load(capture=150)
     teacher_figures(teacher, chars, data, out)
     calib = calibration(chars, c)
     for i, r in enumerate(ROUNDS):
-        rdir = out / r.name
-        if (rdir / "student.pt").exists():
+        if any((out / later.name / "student.pt").exists() for later in ROUNDS[i:]):
             continue
+        rdir = out / r.name
         student, fade = start_round(i, chars, c, calib, out)
         cfg = DistillConfig(seconds=1e12, lr=c.lr, warmup=30, batch_size=c.batch_size, seed=c.seed + i,
                             eval_every=c.eval_every, max_steps=r.steps, decay_from=1 if r.decay else 0)
@@ -299,6 +303,28 @@ def report(out: Path = OUT, dest: Path = REPO / "reports" / "ppocr") -> Path:
     path = dest / "gradual.md"
     path.write_text("\n".join(md), encoding="utf-8")
     return path
+
+
+def keep(round_name: str, out: Path = OUT, dest: Path = KEPT) -> Path:
+    """Write the fp16 copy of a finished round's student (``KEPT``; its round in the file)."""
+    ck = torch.load(out / round_name / "student.pt", map_location="cpu", weights_only=True)
+    ck["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in ck["state_dict"].items()}
+    ck["round"] = round_name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ck, dest)
+    return dest
+
+
+def restore_kept(out: Path = OUT, kept: Path = KEPT) -> None:
+    """A fresh checkout: put the committed student back as its round's ``student.pt`` (fp32)."""
+    if not kept.exists() or any((out / r.name / "student.pt").exists() for r in ROUNDS):
+        return
+    ck = torch.load(kept, map_location="cpu", weights_only=True)
+    ck["state_dict"] = {k: v.float() if v.is_floating_point() else v for k, v in ck["state_dict"].items()}
+    dest = out / ck.pop("round") / "student.pt"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ck, dest)
+    log(f"restored {dest} from {kept.relative_to(REPO)}")
 
 
 def status(out: Path = OUT) -> None:
@@ -443,6 +469,8 @@ def main(argv=None) -> None:
     r.add_argument("--threads", type=int, default=1, help="torch threads of the trainer (data: one worker process)")
     sub.add_parser("status")
     sub.add_parser("report", help="reports/ppocr/gradual.md and gradual_curves.png from the run")
+    k = sub.add_parser("keep", help=f"the fp16 copy of a finished round's student -> {KEPT.relative_to(REPO)}")
+    k.add_argument("--round", choices=[r.name for r in ROUNDS], required=True)
     e = sub.add_parser("export", help="a finished round's student -> a bundle, measured beside the original")
     e.add_argument("--round", choices=[r.name for r in ROUNDS], required=True)
     e.add_argument("--bundle", type=Path, required=True, help="destination folder (e.g. function/models/<name>)")
@@ -458,6 +486,8 @@ def main(argv=None) -> None:
         print(json.dumps(rep, indent=1))
     elif args.cmd == "report":
         print(report())
+    elif args.cmd == "keep":
+        print(keep(args.round))
     elif args.cmd == "run":
         done = run(Campaign(), args.hours, args.threads)
         log("all rounds done" if done else "stopped before the end; run again to resume")
