@@ -208,6 +208,21 @@ def assert_pages_match(texts: list[str], pages: list[list[str]]) -> None:
         assert_recognised_text_matches([ln for ln in text.split("\n") if ln.strip()], want)
 
 
+def screenshots_fit_a_phone(driver, name: str) -> None:
+    """Desktop and phone screenshots ``<name>.png`` / ``<name>-mobile.png``; on a phone-width
+    screen nothing overflows sideways, and the console stayed clean."""
+    bh.screenshot_full_page(driver, SCREENSHOTS / f"{name}.png", 1280)
+    bh.screenshot_full_page(driver, SCREENSHOTS / f"{name}-mobile.png", 390, mobile=True)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert overflow <= 0, f"page is {overflow}px wider than a phone screen"
+    assert console_errors(driver) == []
+
+
 # ---- tests -----------------------------------------------------------------------------------------
 def test_page_loads_without_external_resources(driver, app_url):
     open_page(driver, app_url)
@@ -294,17 +309,7 @@ def test_upload_shows_boxes_and_lines(driver, app_url, lines_image):
     assert "is-selected" in items[1].get_attribute("class")
 
     ActionChains(driver).move_to_element(driver.find_element(By.CLASS_NAME, "brand")).perform()
-    bh.screenshot_full_page(driver, SCREENSHOTS / "page.png", 1280)
-    bh.screenshot_full_page(driver, SCREENSHOTS / "page-mobile.png", 390, mobile=True)
-    # On a phone-width screen nothing overflows sideways.
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
-    try:
-        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    assert overflow <= 0, f"page is {overflow}px wider than a phone screen"
-    assert console_errors(driver) == []
+    screenshots_fit_a_phone(driver, "page")
 
 
 def test_exif_rotated_photo_boxes_line_up(driver, app_url, lines_image, tmp_path):
@@ -483,16 +488,7 @@ def test_pdf_pages_thumbnails_results_and_downloads(driver, app_url, scans, tmp_
     if shutil.which("pdftotext"):
         assert_pages_match([pdftotext(tmp_path / "scan.searchable.pdf", n) for n in (1, 2, 3)], pages)
 
-    bh.screenshot_full_page(driver, SCREENSHOTS / "page-document.png", 1280)
-    bh.screenshot_full_page(driver, SCREENSHOTS / "page-document-mobile.png", 390, mobile=True)
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
-    try:
-        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    assert overflow <= 0, f"page is {overflow}px wider than a phone screen"
-    assert console_errors(driver) == []
+    screenshots_fit_a_phone(driver, "page-document")
 
 
 def test_a_failed_page_keeps_the_others_and_stop_ends_the_reading(driver, app_url, scans, tmp_path):

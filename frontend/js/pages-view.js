@@ -21,6 +21,19 @@ function errorText(err) {
   return details ? `${err.friendly()} ${t("err.details", { details })}` : err.friendly();
 }
 
+/** A page's list item holding the button that selects the page: [li, button]. */
+function pageItem(page, itemClass, buttonClass, onSelect) {
+  const li = document.createElement("li");
+  li.className = itemClass;
+  li.dataset.page = String(page.number);
+  const btn = document.createElement("button");
+  btn.type = "button";
+  btn.className = buttonClass;
+  btn.addEventListener("click", () => onSelect(page.number));
+  li.append(btn);
+  return [li, btn];
+}
+
 function syncList(list, pages, make) {
   if (list.children.length !== pages.length || pages.some((p, i) => list.children[i].dataset.page !== String(p.number))) {
     list.replaceChildren(...pages.map(make));
@@ -30,13 +43,7 @@ function syncList(list, pages, make) {
 // ---------------------------------------------------------------- thumbnails
 
 function makeThumb(page, onSelect) {
-  const li = document.createElement("li");
-  li.className = "thumb";
-  li.dataset.page = String(page.number);
-  const btn = document.createElement("button");
-  btn.type = "button";
-  btn.className = "thumb-btn";
-  btn.addEventListener("click", () => onSelect(page.number));
+  const [li, btn] = pageItem(page, "thumb", "thumb-btn", onSelect);
   const img = document.createElement("img");
   img.alt = "";
   img.decoding = "async";
@@ -44,7 +51,6 @@ function makeThumb(page, onSelect) {
   no.className = "thumb-no";
   no.textContent = String(page.number);
   btn.append(img, no);
-  li.append(btn);
   return li;
 }
 
@@ -65,13 +71,7 @@ export function renderThumbs(list, pages, selected, onSelect) {
 // ---------------------------------------------------------------- per-page results
 
 function makeResult(page, onSelect) {
-  const li = document.createElement("li");
-  li.className = "page-result";
-  li.dataset.page = String(page.number);
-  const head = document.createElement("button");
-  head.type = "button";
-  head.className = "page-head";
-  head.addEventListener("click", () => onSelect(page.number));
+  const [li, head] = pageItem(page, "page-result", "page-head", onSelect);
   const title = document.createElement("span");
   title.className = "page-title";
   const state = document.createElement("span");
@@ -79,7 +79,7 @@ function makeResult(page, onSelect) {
   head.append(title, state);
   const body = document.createElement("p");
   body.className = "page-text";
-  li.append(head, body);
+  li.append(body);
   return li;
 }
 

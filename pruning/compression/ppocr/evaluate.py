@@ -72,15 +72,16 @@ class EvalData:
                 sets[name] = (v["lines"], v["texts"])
         if real_limit != 0:
             root = SNAPSHOT if (SNAPSHOT / "labels.jsonl").exists() else snapshot_eval_set(real_limit or 150)
-            recs = load_eval_set(root, limit=real_limit)
-            for key, idx in split_subsets(recs).items():
-                if key in SUBSETS:
-                    sets[key] = ([prepare_line(recs[i]["image"], spec) for i in idx], [recs[i]["text"] for i in idx])
+            sets.update(_prepared(load_eval_set(root, limit=real_limit), spec, SUBSETS))
         if capture:
-            recs = load_eval_set(variant="capture", limit=capture)
-            for key, idx in split_subsets(recs).items():
-                sets[key] = ([prepare_line(recs[i]["image"], spec) for i in idx], [recs[i]["text"] for i in idx])
+            sets.update(_prepared(load_eval_set(variant="capture", limit=capture), spec, CAPTURE))
         return cls(sets)
+
+
+def _prepared(recs: list[dict], spec, keys) -> dict:
+    """{subset: (prepared lines, reference texts)} of the records' subsets named in ``keys``."""
+    return {key: ([prepare_line(recs[i]["image"], spec) for i in idx], [recs[i]["text"] for i in idx])
+            for key, idx in split_subsets(recs).items() if key in keys}
 
 
 def _score(preds, texts) -> dict:
