@@ -5,8 +5,8 @@ Two cues, both from what the page pipeline computes anyway:
 * the DB detector's boxes: when most elongated boxes stand upright, the lines run vertically
   and the page lies on its side (``DBDetector.crop`` turns such a crop 90 degrees
   counter-clockwise, which makes its text upright for a page turned clockwise);
-* the recogniser's confidence on the longest lines read as cropped and turned by 180 degrees:
-  upside-down text reads with a clearly lower confidence.
+* the recogniser's confidence on the longest lines as the page was read, and (unless that is
+  high) turned by 180 degrees: upside-down text reads with a clearly lower confidence.
 
 ``page_turns`` gives the counter-clockwise quarter turns (``np.rot90``'s ``k``) that make the
 page upright; ``unturn_points`` maps points found on the turned page back to the original.
@@ -39,25 +39,27 @@ def lies_on_its_side(quads: Sequence[np.ndarray]) -> bool:
     return sum(h > w for w, h in elongated) >= VERTICAL_SHARE * len(elongated)
 
 
-def reads_upside_down(crops: Sequence[np.ndarray], confidence: Callable[[list[np.ndarray]], list[float]]) -> bool:
-    """The longest crops read clearly better turned by 180 degrees."""
-    longest = sorted(crops, key=lambda c: c.shape[1], reverse=True)[:PROBE_LINES]
+def reads_upside_down(crops: Sequence[np.ndarray], confidences: Sequence[float],
+                      confidence: Callable[[list[np.ndarray]], list[float]]) -> bool:
+    """The longest crops read clearly better turned by 180 degrees. ``confidences``: the
+    crops' own, as the page was read; ``confidence``: reads a list of crops."""
+    longest = sorted(range(len(crops)), key=lambda i: crops[i].shape[1], reverse=True)[:PROBE_LINES]
     if not longest:
         return False
-    as_is = float(np.mean(confidence(list(longest))))
+    as_is = float(np.mean([confidences[i] for i in longest]))
     if as_is >= UPRIGHT_CONFIDENCE:
         return False
-    turned = float(np.mean(confidence([np.ascontiguousarray(np.rot90(c, 2)) for c in longest])))
+    turned = float(np.mean(confidence([np.ascontiguousarray(np.rot90(crops[i], 2)) for i in longest])))
     return turned >= as_is + FLIP_MARGIN
 
 
-def page_turns(quads: Sequence[np.ndarray], crops: Sequence[np.ndarray],
+def page_turns(quads: Sequence[np.ndarray], crops: Sequence[np.ndarray], confidences: Sequence[float],
                confidence: Callable[[list[np.ndarray]], list[float]]) -> int:
     """Counter-clockwise quarter turns (0-3) that make the page upright. ``quads``: the
     detector's boxes on the page as it is; ``crops``: their straightened line images (tall
-    boxes already turned counter-clockwise by the detector's crop)."""
+    boxes already turned counter-clockwise by the detector's crop), read with ``confidences``."""
     side = lies_on_its_side(quads)
-    flipped = reads_upside_down(crops, confidence)
+    flipped = reads_upside_down(crops, confidences, confidence)
     if side:
         return 3 if flipped else 1
     return 2 if flipped else 0

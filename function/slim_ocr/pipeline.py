@@ -18,7 +18,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from .db_detector import TextBox, order_quad
+from .db_detector import DBDetector, TextBox, order_quad
 from .detector import detect_lines
 from .image_io import DecodedImage, decode_image
 from .orientation import page_turns, unturn_points
@@ -119,8 +119,7 @@ class OcrEngine:
 
     @property
     def db(self):
-        if self._db is None:
-            from .db_detector import DBDetector  # noqa: PLC0415 (loads ONNX Runtime's session lazily)
+        if self._db is None:       # loaded on first use when OCR_DETECTOR=classical
             self._db = DBDetector(self.db_model, threads=self.recognizer.threads)
         return self._db
 
@@ -128,28 +127,37 @@ class OcrEngine:
     def wants_color(self) -> bool:
         return self.recognizer.spec.channels == 3 or self.detector == "db"
 
-    def find_lines(self, img: DecodedImage, pixels: np.ndarray) -> tuple[list[np.ndarray], list, str, int]:
-        """(line crops in the recogniser's colour, their quads in original pixels, detector name,
-        degrees the page was turned)."""
+    def find_lines(self, img: DecodedImage, pixels: np.ndarray) -> tuple[list[np.ndarray], list, str]:
+        """(line crops in the recogniser's colour, their quads in original pixels, detector name)."""
         if self.detector == "db":
-            crops, quads, k = self._db_lines(img.color if img.color is not None else img.gray, pixels)
-            quads = [[[int(round(x * img.scale)), int(round(y * img.scale))] for x, y in q] for q in quads]
-            return crops, quads, f"db:{self.db.name}", 90 * k
+            boxes = self.db.detect(self._db_input(img))
+            return [self.db.crop(pixels, b) for b in boxes], self._quads([b.quad for b in boxes], img), \
+                f"db:{self.db.name}"
         det = detect_lines(img.gray)
-        return det.crops(pixels), [det.quad(b, img.scale) for b in det.lines], "classical", 0
+        return det.crops(pixels), [det.quad(b, img.scale) for b in det.lines], "classical"
 
-    def _db_lines(self, image: np.ndarray, pixels: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], int]:
-        """DB boxes and crops, on the page turned upright first when it lies on its side or upside
-        down (``orientation``); quads in the decoded image's pixels."""
-        boxes = self.db.detect(image)
-        crops = [self.db.crop(pixels, b) for b in boxes]
-        k = page_turns([b.quad for b in boxes], crops, self._confidences) if self.orient and boxes else 0
+    def turn_upright(self, img: DecodedImage, pixels: np.ndarray, crops: list[np.ndarray], quads: list,
+                     texts: list[tuple[str, float]]) -> tuple[int, list[np.ndarray], list]:
+        """(quarter turns, crops, quads): a page found lying on its side or upside down
+        (``orientation``, from the DB boxes and the confidences it was read with) is detected
+        again turned upright; its quads are mapped back onto the image as sent."""
+        k = page_turns([np.asarray(q, np.float64) for q in quads], crops, [c for _, c in texts], self._confidences)
         if not k:
-            return crops, [b.quad for b in boxes], 0
+            return 0, crops, quads
+        image = self._db_input(img)
         h, w = image.shape[:2]
         image, pixels = (np.ascontiguousarray(np.rot90(a, k)) for a in (image, pixels))
         boxes = self.db.detect(image)
-        return [self.db.crop(pixels, b) for b in boxes], [unturn_points(b.quad, k, w, h) for b in boxes], k
+        return k, [self.db.crop(pixels, b) for b in boxes], self._quads([unturn_points(b.quad, k, w, h) for b in boxes], img)
+
+    @staticmethod
+    def _db_input(img: DecodedImage) -> np.ndarray:
+        return img.color if img.color is not None else img.gray
+
+    @staticmethod
+    def _quads(quads, img: DecodedImage) -> list:
+        """Quads in decoded pixels -> int corners in the image's original pixels."""
+        return [[[int(round(x * img.scale)), int(round(y * img.scale))] for x, y in q] for q in quads]
 
     def tighten_line(self, image: np.ndarray, pixels: np.ndarray) -> np.ndarray:
         """A loosely cropped one-line image cut to its text (one rotated rectangle around the DB
@@ -190,19 +198,22 @@ class OcrEngine:
         w, h = img.original_size       # what is reported; boxes are scaled back when decoding reduced
         whole = [[0, 0], [w, 0], [w, h], [0, h]]
         t1 = time.perf_counter()
-        detector, rotation = None, 0
+        detector, turns = None, 0
         if mode == "line" or (mode == "auto" and looks_like_single_line(gray)):
-            line = self.tighten_line(img.color if img.color is not None else gray, pixels) \
-                if self.detector == "db" else pixels
+            line = self.tighten_line(self._db_input(img), pixels) if self.detector == "db" else pixels
             crops, boxes = [line], [whole]
         else:
-            crops, boxes, detector, rotation = self.find_lines(img, pixels)
+            crops, boxes, detector = self.find_lines(img, pixels)
         t2 = time.perf_counter()
         texts = self.recognizer.recognize(crops)
+        if self.orient and self.detector == "db" and detector and crops:
+            turns, crops, boxes = self.turn_upright(img, pixels, crops, boxes, texts)
+            if turns:
+                texts = self.recognizer.recognize(crops)
         t3 = time.perf_counter()
         if detector:       # a single-line image is read as it is
             texts = [(clean_detected(t), c) if c >= self.min_confidence else ("", c) for t, c in texts]
         lines = [OcrLine(t, c, b) for (t, c), b in zip(texts, boxes) if t.strip()]
         return OcrResult(lines=lines, width=w, height=h, elapsed_ms=(t3 - t0) * 1000, model=self.model_name,
-                         detector=detector, rotation=rotation, timings={"decode_ms": (t1 - t0) * 1000, "detect_ms": (t2 - t1) * 1000,
+                         detector=detector, rotation=90 * turns, timings={"decode_ms": (t1 - t0) * 1000, "detect_ms": (t2 - t1) * 1000,
                                   "recognize_ms": (t3 - t2) * 1000})
