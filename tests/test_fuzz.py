@@ -12,7 +12,7 @@ from conftest import encode
 from slim_ocr.errors import OcrError
 from slim_ocr.image_io import decode_base64, decode_image
 from slim_ocr.contract import CRNN_INPUT, InputSpec
-from slim_ocr.preprocess import make_batch, prepare_line
+from slim_ocr.preprocess import make_batch, prepare_line, width_groups
 
 BGR48 = InputSpec(channels=3, color="bgr", height=48, width_stride=8, min_width=16, max_width=2048,
                   mean=[0.5] * 3, std=[0.5] * 3, pad="zero")
@@ -83,6 +83,19 @@ def test_prepare_line_any_shape(h, w, channels, dtype, spec):
     assert line.shape[1] % spec.width_stride == 0 and line.ndim == (2 if spec.channels == 1 else 3)
     batch = make_batch([line, line[:, : max(spec.width_stride, line.shape[1] // 2)]], spec)
     assert batch.shape == (2, spec.channels, spec.height, line.shape[1]) and -1.0 <= batch.min() <= batch.max() <= 1.0
+
+
+@FAST
+@given(st.lists(st.integers(16, 2048), max_size=120), st.integers(1, 40), st.sampled_from([1.0, 1.25, 2.0, 1e9]))
+def test_width_groups_partition_lines_into_bounded_batches(widths, max_batch, ratio):
+    groups = width_groups(widths, max_batch, ratio)
+    assert sorted(i for g in groups for i in g) == list(range(len(widths)))
+    for g in groups:
+        w = [widths[i] for i in g]
+        assert 1 <= len(g) <= max_batch and w == sorted(w) and w[-1] <= ratio * w[0]
+    # a batch is cut only where it must be: by count, or by the next line's width
+    for a, b in zip(groups, groups[1:]):
+        assert len(a) == max_batch or widths[b[0]] > ratio * widths[a[0]]
 
 
 @settings(max_examples=40, deadline=None)

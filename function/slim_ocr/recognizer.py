@@ -1,5 +1,5 @@
 """ONNX Runtime line recogniser for any bundle: contract-driven preprocessing, width-grouped
-batching and CTC greedy decoding."""
+batching (``preprocess.width_groups``) and CTC greedy decoding."""
 from __future__ import annotations
 
 import unicodedata
@@ -9,10 +9,8 @@ import numpy as np
 
 from .bundle import ModelBundle
 from .ctc import greedy_decode
-from .preprocess import make_batch, prepare_line
+from .preprocess import make_batch, prepare_line, width_groups
 from .runtime import make_session
-
-MAX_BATCH = 32
 
 
 class Recognizer:
@@ -52,11 +50,9 @@ class Recognizer:
     def recognize_prepared(self, lines: list[np.ndarray]) -> list[tuple[str, float]]:
         if not lines:
             return []
-        order = np.argsort([x.shape[1] for x in lines], kind="stable")  # similar widths batch together
         results: list[tuple[str, float]] = [("", 0.0)] * len(lines)
         out = self.contract.output
-        for s in range(0, len(lines), MAX_BATCH):
-            idx = order[s:s + MAX_BATCH]
+        for idx in width_groups([x.shape[1] for x in lines]):
             group = [lines[i] for i in idx]
             scores = self.scores(make_batch(group, self.spec))
             lengths = [self.spec.frames(x.shape[1]) for x in group]

@@ -8,7 +8,7 @@ import torch
 
 from slim_ocr.charset import Charset
 from slim_ocr.ctc import greedy_decode
-from slim_ocr.preprocess import make_batch
+from slim_ocr.preprocess import make_batch, width_groups
 from pruning.evaluation.metrics import accuracy
 
 
@@ -17,10 +17,8 @@ def predict_lines(model: torch.nn.Module, lines: list[np.ndarray], charset: Char
     spec = model.input_spec
     was_training = model.training
     model.eval()
-    order = np.argsort([x.shape[1] for x in lines])
     preds: list[str] = [""] * len(lines)
-    for s in range(0, len(lines), batch_size):
-        idx = order[s:s + batch_size]
+    for idx in width_groups([x.shape[1] for x in lines], batch_size):
         batch = make_batch([lines[i] for i in idx], spec)
         logits = model(torch.from_numpy(batch)).numpy()
         if getattr(model, "output_layout", "TBC") == "BTC":
