@@ -290,3 +290,45 @@ def test_distill_on_a_stream_stops_at_the_deadline_and_resumes(tmp_path):
     assert resumed["done"] and resumed["steps"] == 6
     x = x_batch(w=64)
     torch.testing.assert_close(out(resumed["student"], x), out(whole["student"], x))
+
+
+def test_topk_kd_with_every_class_is_the_full_kd_and_its_stop_step_resumes(tmp_path):
+    """``kd_loss_topk`` over all classes equals ``kd_loss_btc``; over the top few it is close and
+    non-negative. A distillation whose batches carry a teacher's top-k trains without the
+    PyTorch teacher, and ``stop_step`` stops it like a deadline."""
+    from pruning.compression.ppocr.distill import DistillConfig, distill, kd_loss_topk
+    g = torch.Generator().manual_seed(3)
+    s, t = torch.randn(2, 7, 20, generator=g), 12 * torch.randn(2, 7, 20, generator=g)   # peaked, as OCR posteriors
+    lengths = torch.tensor([7, 4])
+    lp_t = torch.log_softmax(t, -1)
+    full = kd_loss_btc(s, t, lengths, 2.0)
+    idx = torch.arange(20).expand(2, 7, 20)
+    torch.testing.assert_close(kd_loss_topk(s, idx, lp_t, lengths, 2.0), full)
+    top = lp_t.topk(8, -1)
+    assert float(kd_loss_topk(s, top.indices, top.values, lengths, 2.0)) == pytest.approx(float(full), rel=0.05)
+    assert 0 <= float(kd_loss_topk(t, top.indices, top.values, lengths, 2.0)) < 0.01 * float(full)
+
+    teacher = tiny_model()
+
+    def with_teacher(start):
+        for b in _batches(start):
+            lp = torch.log_softmax(out(teacher, b["images"]), -1).topk(5, -1)
+            yield {**b, "teacher_idx": lp.indices, "teacher_logp": lp.values}
+
+    class NoTeacher(torch.nn.Module):      # the batches carry it: calling it would be a bug
+        def forward(self, x):
+            raise AssertionError("the teacher ran")
+
+    cfg = DistillConfig(seconds=1e9, warmup=2, batch_size=2, max_steps=6, eval_every=10 ** 9, teacher="batches")
+    part = distill(tiny_model(1), NoTeacher(), [], cfg, tmp_path, log=lambda _: None, stream=with_teacher, stop_step=3)
+    assert not part["done"] and part["steps"] == 3
+    done = distill(tiny_model(1), NoTeacher(), [], cfg, tmp_path, log=lambda _: None, stream=with_teacher)
+    assert done["done"] and done["steps"] == 6
+
+
+def test_teacher_classes_map_by_character_and_refuse_a_missing_one():
+    from pruning.compression.ppocr.teachers import class_columns
+    cols = class_columns(["a", "b", "A", "c", " "], ["c", "Ａ", "a", " "])   # full-width Ａ: the teacher's A
+    assert cols.tolist() == [0, 4, 3, 1, 5]                                  # blank first
+    with pytest.raises(ValueError):
+        class_columns(["a"], ["z"])

@@ -2,7 +2,8 @@
 
 Loss per batch: ``T^2 * KL(teacher || student)`` per frame (softmax at temperature T, mean
 over the frames of each line's own width -- padding frames excluded) plus ``ctc_weight`` x CTC
-on the lines' labels. Teacher and student see the same 48-px batch (a ``Squeezed`` student
+on the lines' labels. The teacher is the frozen original, or another model whose top-k
+posteriors come with the batches (``teachers.WithTeacher``, ``kd_loss_topk``). Teacher and student see the same 48-px batch (a ``Squeezed`` student
 squeezes it itself), so their frames are the same columns and need no alignment.
 
 AdamW (no weight decay on BatchNorm and biases), linear warm-up, constant LR, then (with
@@ -50,6 +51,7 @@ class DistillConfig:
     max_steps: int = 0              # >0: stop at this many optimizer steps (as well as at ``seconds``)
     decay_from: int = 0             # >0 with max_steps: cosine LR decay from this step to max_steps
     lr_floor: float = 0.05
+    teacher: str = "original"       # or a PP-OCR name whose top-k posteriors come with the batches (``teachers``)
 
 
 @dataclass
@@ -138,6 +140,19 @@ def kd_loss_btc(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Ten
     return t * t * (kl * mask).sum() / mask.sum().clamp_min(1)
 
 
+def kd_loss_topk(student: torch.Tensor, idx: torch.Tensor, logp: torch.Tensor, lengths: torch.Tensor,
+                 temperature: float) -> torch.Tensor:
+    """``kd_loss_btc`` against a teacher given by its ``top_k`` classes per frame (``idx``, their
+    log-probabilities ``logp``, both (B, T, k)), renormalised over them at the temperature:
+    T^2 * sum_k p_k (log p_k - log q_k), q the student's full tempered softmax."""
+    t = temperature
+    lp_s = F.log_softmax(student / t, -1).gather(-1, idx)
+    lp_t = F.log_softmax(logp / t, -1)
+    kl = (lp_t.exp() * (lp_t - lp_s)).sum(-1)
+    mask = torch.arange(kl.shape[1])[None, :] < lengths.clamp(max=kl.shape[1])[:, None]
+    return t * t * (kl * mask).sum() / mask.sum().clamp_min(1)
+
+
 def _param_groups(model: nn.Module, wd: float):
     decay, no = [], []
     for name, p in model.named_parameters():
@@ -157,13 +172,15 @@ def learning_rate(cfg: DistillConfig, step: int) -> float:
 def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: DistillConfig, out_dir: Path,
             evaluator: Callable[[nn.Module], dict] | None = None, log: Callable[[str], None] = print,
             save_fn: Callable[[nn.Module, Path], None] | None = None, fade: Fade | None = None,
-            stream: Callable[[int], Iterator[dict]] | None = None, until: float | None = None) -> dict:
+            stream: Callable[[int], Iterator[dict]] | None = None, until: float | None = None,
+            stop_step: int | None = None) -> dict:
     """Train ``student``; returns {"history": [...], "lines": n, "seconds": s, "student": module}
     (a new module when ``fade`` cut channels). ``stream(start_step)``: the training batches
     (dicts as ``lines.collate``) from a step on; default ``lines.TrainLines``.
     ``evaluator(student) -> dict`` runs at 0 and every ``cfg.eval_every`` lines (and at the end);
     ``save_fn(student, path)`` writes the final student. ``until`` (a ``time.time()``): stop
-    there, checkpoint and return with ``done`` False (the budget is not spent; run again to go on)."""
+    there, checkpoint and return with ``done`` False (the budget is not spent; run again to go on);
+    ``stop_step``: the same at that optimizer step (a short trial of a longer schedule)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "last.pt"
@@ -173,7 +190,8 @@ def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: Disti
     state = {"step": 0, "lines": 0, "elapsed": 0.0, "history": [], "next_eval": 0, "pruned": False}
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False) if ckpt_path.exists() else None
     budget_keys = ("seconds", "eval_every", "checkpoint_s", "max_steps", "decay_from")   # a run may be extended
-    if ck is not None and {k: v for k, v in ck["config"].items() if k not in budget_keys} != \
+    saved = {**asdict(DistillConfig()), **ck["config"]} if ck is not None else {}   # newer settings: their defaults
+    if ck is not None and {k: v for k, v in saved.items() if k not in budget_keys} != \
             {k: v for k, v in asdict(cfg).items() if k not in budget_keys}:
         raise SystemExit(f"{ckpt_path}: saved with other settings {ck['config']}; remove it or use the same")
     if ck is not None and ck["state"].get("pruned"):
@@ -214,9 +232,9 @@ def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: Disti
         return state["elapsed"] >= cfg.seconds or bool(cfg.max_steps and state["step"] >= cfg.max_steps)
 
     while not finished():
-        if until is not None and time.time() >= until:
+        if (until is not None and time.time() >= until) or (stop_step and state["step"] >= stop_step):
             checkpoint()
-            log(f"stopped at the deadline: step {state['step']}, {state['lines']} lines; run again to resume")
+            log(f"stopped before the end: step {state['step']}, {state['lines']} lines; run again to resume")
             return {"history": state["history"], "lines": state["lines"], "seconds": round(state["elapsed"], 1),
                     "steps": state["step"], "student": student, "cut_max_dlogit": state.get("cut_max_dlogit"),
                     "done": False}
@@ -228,10 +246,14 @@ def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: Disti
         lr = learning_rate(cfg, state["step"])
         for g in opt.param_groups:
             g["lr"] = lr
-        with torch.no_grad():
-            t_logits = teacher(x)
         s_logits = student(x)
-        kd = kd_loss_btc(s_logits, t_logits, batch["input_lengths"], cfg.temperature)
+        if "teacher_idx" in batch:
+            kd = kd_loss_topk(s_logits, batch["teacher_idx"], batch["teacher_logp"], batch["input_lengths"],
+                              cfg.temperature)
+        else:
+            with torch.no_grad():
+                t_logits = teacher(x)
+            kd = kd_loss_btc(s_logits, t_logits, batch["input_lengths"], cfg.temperature)
         ctc = ctc_loss_btc(s_logits, batch)
         loss = kd + cfg.ctc_weight * ctc
         opt.zero_grad(set_to_none=True)

