@@ -480,6 +480,24 @@ def test_text_layer_survives_ghostscript(ocr, doc_files, tmp_path):
            [ln.strip() for ln in pdftotext(src).splitlines() if ln.strip()]
 
 
+@needs_pdftotext
+@pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript missing")
+def test_full_width_punctuation_survives_ghostscript(tmp_path):
+    """Full-width forms (U+FF00...), which PP-OCR models emit, and CJK compatibility ideographs
+    read back the same after a Ghostscript rewrite (its ToUnicode ranges above U+F900 broke them)."""
+    from slim_ocr.searchable_pdf import LayerPage, pixel_matrix, text_only_pdf
+    texts = ["第一页：扫描文档，（测试）！？", "全角ＡＢＣ１２３ 空格", "“引号”…—·、。《》【】 ﹏ 豈", "ASCII: a,b (c) 100%"]
+    lines = [SimpleNamespace(text=t, box=[[10, 10 + 40 * i], [600, 10 + 40 * i], [600, 40 + 40 * i], [10, 40 + 40 * i]],
+                             confidence=1.0) for i, t in enumerate(texts)]
+    src = tmp_path / "in.pdf"
+    src.write_bytes(text_only_pdf([LayerPage((0, 0, 612, 792), lines, pixel_matrix(792, 72))]))
+    out = tmp_path / "gs.pdf"
+    subprocess.run(["gs", "-q", "-dBATCH", "-dNOPAUSE", "-dSAFER", "-sDEVICE=pdfwrite", f"-sOutputFile={out}",
+                    str(src)], check=True, timeout=60)
+    for path in (src, out):
+        assert [ln.strip() for ln in pdftotext(path).splitlines() if ln.strip()] == texts, path.name
+
+
 def test_text_layer_follows_rotated_and_cropped_pages(doc_files, tmp_path):
     """For a PDF page with /Rotate and a crop box, the text lands where the rendered pixels were."""
     import ctypes

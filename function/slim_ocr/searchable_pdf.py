@@ -187,15 +187,22 @@ def _cid_to_gid() -> bytes:
 
 @lru_cache(maxsize=1)
 def _identity_to_unicode() -> bytes:
-    """ToUnicode CMap mapping each 2-byte code to the same BMP code point, surrogates excluded.
-    Two wide ranges in one block, as Tesseract writes it (readers handle it; Ghostscript 10.0's
-    pdfwrite, e.g. OCRmyPDF's PDF/A step, garbles CJK text given the strictly-by-the-spec
-    form, 248 one-high-byte ranges in three blocks -- measured)."""
+    """ToUnicode CMap mapping each 2-byte code to the same BMP code point. The CJK range is one
+    wide bfrange, as Tesseract writes it (readers handle it; Ghostscript 10.0's pdfwrite, e.g.
+    OCRmyPDF's PDF/A step, garbles CJK text given the strictly-by-the-spec form, 248
+    one-high-byte ranges -- measured). Above it Ghostscript garbles any range, wide or by the
+    spec (full-width ``：，（`` came back as U+1F7A...), so U+F900-U+FFFD -- CJK compatibility
+    ideographs, CJK and full-width forms, U+FFFD -- are one bfchar each (100 a block, ~7 KB
+    compressed); the surrogates and the private-use area are left out (never recognised)."""
+    codes = [c for c in range(0xF900, 0xFFFE) if not _unmapped(c)]
+    chars = [f"<{c:04X}> <{c:04X}>" for c in codes]
+    blocks = "".join(f"{len(b)} beginbfchar\n" + "\n".join(b) + "\nendbfchar\n"
+                     for b in (chars[i:i + 100] for i in range(0, len(chars), 100)))
     return ("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
             "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
             "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
             "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-            "2 beginbfrange\n<0000> <D7FF> <0000>\n<E000> <FFFF> <E000>\nendbfrange\n"
+            "1 beginbfrange\n<0000> <D7FF> <0000>\nendbfrange\n" + blocks +
             "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n").encode("ascii")
 
 
@@ -213,14 +220,19 @@ def _apply(m: Matrix, x: float, y: float) -> tuple[float, float]:
     return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
 
 
+def _unmapped(cp: int) -> bool:
+    """Code points ``_identity_to_unicode`` leaves out (beyond the BMP, private use, non-characters)."""
+    return cp > 0xFFFD or 0xE000 <= cp <= 0xF8FF or 0xFDD0 <= cp <= 0xFDEF
+
+
 def _encode(text: str) -> str:
-    """Identity-H codes (CID = BMP code point); characters outside the BMP become U+FFFD."""
+    """Identity-H codes (CID = BMP code point); characters the ToUnicode map leaves out become U+FFFD."""
     codes = []
     for ch in text:
         cp = ord(ch)
         if cp < 0x20 or 0xD800 <= cp <= 0xDFFF:
             continue
-        codes.append(cp if cp <= 0xFFFF else 0xFFFD)
+        codes.append(0xFFFD if _unmapped(cp) else cp)
     return "".join(f"{c:04X}" for c in codes)
 
 
