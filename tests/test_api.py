@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from conftest import encode, render_page
+from slim_ocr.bundle import DEFAULT_MODEL, ModelBundle
 
 LINES = ["第一行：你好世界", "Second line 123", "发票号码：12345678"]
 
@@ -28,7 +29,8 @@ def test_health(client):
     r = client.get("/api/v1/health")
     assert r.status_code == 200
     body = r.json()
-    assert body == {"status": "ok", "model": "crnn", "charset_size": 3940}   # the default bundle
+    default = ModelBundle.load(DEFAULT_MODEL)
+    assert body == {"status": "ok", "model": DEFAULT_MODEL, "charset_size": len(default.charset.chars)}
 
 
 def test_ocr_json_page(client):
@@ -38,7 +40,7 @@ def test_ocr_json_page(client):
     body = r.json()
     assert body["success"] is True
     assert body["image"] == {"width": im.width, "height": im.height}
-    assert body["elapsed_ms"] > 0 and body["model"] == "crnn"
+    assert body["elapsed_ms"] > 0 and body["model"] == DEFAULT_MODEL
     assert [line["text"] for line in body["lines"]] == LINES   # clean held-out-font page: read exactly
     assert body["text"] == "\n".join(LINES)
     for line in body["lines"]:

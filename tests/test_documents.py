@@ -24,6 +24,7 @@ import pytest
 from PIL import Image
 
 from conftest import HELD_OUT_FONT, REPO
+from slim_ocr.bundle import DEFAULT_MODEL
 
 pdfium = pytest.importorskip("pypdfium2")
 
@@ -143,7 +144,7 @@ def test_limits_are_documented_constants():
 def test_image_pdf_every_page_through_the_api(ocr, doc_files):
     doc = ocr(doc_files.scan)
     assert doc.format == "pdf" and doc.page_count == 3 and [p.number for p in doc.pages] == [1, 2, 3]
-    assert doc.name == "scan.pdf" and doc.model == "crnn"
+    assert doc.name == "scan.pdf" and doc.model == DEFAULT_MODEL
     assert_pages_read([p.text for p in doc.pages])
     for page in doc.pages:
         assert not page.has_text_layer and page.ocr and page.dpi == DPI
@@ -554,7 +555,7 @@ def test_http_api_reads_pdf_and_tiff_pages(client, doc_files):
     r = client.post("/api/v1/ocr", json={"image_base64": base64.b64encode(scan).decode(), "pages": "1,3"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["page_count"] == 3 and [p["page"] for p in body["pages"]] == [1, 3] and body["model"] == "crnn"
+    assert body["page_count"] == 3 and [p["page"] for p in body["pages"]] == [1, 3] and body["model"] == DEFAULT_MODEL
     assert_pages_read([p["text"] for p in body["pages"]], pages=[PAGES[0], PAGES[2]])
     r = client.post("/predict", files={"image": ("scan.tif", doc_files.tiff.read_bytes(), "image/tiff")},
                     data={"format": "text"})

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.deploy
 
 from conftest import SAMPLE_PAGE_MIN_CHAR_ACC, assert_reads
+from slim_ocr.bundle import DEFAULT_MODEL, ModelBundle
 from lambda_runtime_mock import RuntimeApiMock, find_python312, load_template, resolve_env, start_function
 from s3_local import drain, new_queue, s3_server, sqs_server  # noqa: F401 -- fixtures
 
@@ -158,7 +159,8 @@ def test_deployed_arm64_artefact_matches_the_tested_one():
 def test_health(ocr_fn):
     status, _, body = api_response(ocr_fn.invoke(event("api_health.json")))
     assert status == 200
-    assert body == {"status": "ok", "model": "crnn", "charset_size": 3940}
+    default = ModelBundle.load(DEFAULT_MODEL)       # the template's OcrModel default (test_lambda_template)
+    assert body == {"status": "ok", "model": DEFAULT_MODEL, "charset_size": len(default.charset.chars)}
     assert ocr_fn.api.init_error is None
     print(f"cold start + first invoke: {time.perf_counter() - ocr_fn.t0:.2f} s")
 
