@@ -332,3 +332,37 @@ def test_teacher_classes_map_by_character_and_refuse_a_missing_one():
     assert cols.tolist() == [0, 4, 3, 1, 5]                                  # blank first
     with pytest.raises(ValueError):
         class_columns(["a"], ["z"])
+
+
+def test_interim_student_is_the_checkpoint_of_the_round_in_progress(tmp_path):
+    """``gradual.interim_student``: the previous round's (squeezed) student with the round's last
+    checkpoint loaded, written as a student file with its step; refused mid-fade."""
+    import json
+    from dataclasses import asdict
+
+    from pruning.compression.ppocr import gradual
+    from pruning.compression.ppocr.distill import DistillConfig
+    from pruning.compression.ppocr.students import Plan, load, save
+
+    chars = [chr(ord("a") + i) for i in range(19)]
+    prev = height.Squeezed(height.at_height(tiny_model(), 32), 32)
+    (tmp_path / "squeeze").mkdir()
+    save(prev, tmp_path / "squeeze" / "student.pt", chars, Plan("p", height=32))
+    trained = height.Squeezed(height.at_height(tiny_model(5), 32), 32)
+    rdir = tmp_path / "recover"
+    rdir.mkdir()
+    (rdir / "removed.json").write_text("{}")
+    torch.save({"config": asdict(DistillConfig()), "student": trained.state_dict(), "opt": {},
+                "state": {"step": 7, "lines": 224, "pruned": False}}, rdir / "last.pt")
+    m, got_chars, meta = load(gradual.interim_student("recover", tmp_path))
+    assert isinstance(m, height.Squeezed) and m.height == 32 and got_chars == chars
+    assert meta["interim_step"] == 7 and meta["interim_lines"] == 224
+    x = x_batch(w=96)
+    torch.testing.assert_close(out(m, x), out(trained, x))
+    (tmp_path / "backbone").mkdir()
+    (tmp_path / "backbone" / "removed.json").write_text(json.dumps({"neck": [0, 1]}))
+    torch.save({"config": {}, "student": {}, "state": {"step": 3, "lines": 96}}, tmp_path / "backbone" / "last.pt")
+    (tmp_path / "head").mkdir()
+    save(tiny_model(), tmp_path / "head" / "student.pt", chars, Plan("h"))
+    with pytest.raises(SystemExit, match="fading"):
+        gradual.interim_student("backbone", tmp_path)
