@@ -167,10 +167,33 @@ def test_leaders_icons_and_symbol_only_lines_are_cleaned_from_detected_lines(tex
     assert clean_detected(text) == want
 
 
+@pytest.fixture(scope="module")
+def heuristic_engine():
+    """The engine without its orientation classifier: the page's own checks alone."""
+    e = OcrEngine(Recognizer("crnn", threads=1), detector="db")
+    e.classifier = None
+    return e
+
+
+def test_orientation_classifier_bundle_and_predictions():
+    from slim_ocr.orientation_classifier import DEFAULT_CLASSIFIER, OrientationClassifier
+    clf = OrientationClassifier(threads=1)
+    assert clf.name == DEFAULT_CLASSIFIER and clf.contract.labels == [0, 90, 180, 270]
+    assert clf.contract.provenance.licence.startswith("Apache-2.0") and clf.prepare(np.zeros((50, 900), np.uint8)).shape == (1, 3, 224, 224)
+    page = np.array(render_page(TEXT * 3)[1].convert("RGB"))[:, :, ::-1]
+    for k in range(4):
+        degrees, confidence = clf.predict(np.ascontiguousarray(np.rot90(page, k)))
+        assert degrees == (360 - 90 * k) % 360 and confidence >= clf.contract.min_confidence
+        assert clf.turns(np.ascontiguousarray(np.rot90(page, k))) == (4 - k) % 4
+
+
+@pytest.mark.parametrize("which", ["classifier", "heuristics"])
 @pytest.mark.parametrize("k", [1, 2, 3])
-def test_turned_pages_are_read_upright_with_boxes_on_the_image_as_sent(engine, k):
+def test_turned_pages_are_read_upright_with_boxes_on_the_image_as_sent(engine, heuristic_engine, which, k):
     """A page turned by 90/180/270 degrees is turned back (the response says by how much) and read;
-    the boxes lie on the turned image, around the same lines as on the upright page."""
+    the boxes lie on the turned image, around the same lines as on the upright page -- with the
+    orientation classifier, and by the page's own checks alone."""
+    engine = engine if which == "classifier" else heuristic_engine
     _, im = render_page(TEXT)
     upright = np.array(im)
     turned = np.ascontiguousarray(np.rot90(upright, k))
@@ -185,9 +208,10 @@ def test_turned_pages_are_read_upright_with_boxes_on_the_image_as_sent(engine, k
         assert ink[y0:y1, x0:x1].mean() > 0.02
 
 
-def test_upright_pages_are_not_turned(engine):
-    _, res = read(engine, render_page(TEXT)[0])
-    assert res.rotation == 0
+def test_upright_pages_are_not_turned(engine, heuristic_engine):
+    for e in (engine, heuristic_engine):
+        _, res = read(e, render_page(TEXT)[0])
+        assert res.rotation == 0
 
 
 def test_unturn_points_inverts_np_rot90():

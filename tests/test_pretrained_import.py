@@ -288,3 +288,22 @@ def test_real_v6_tiny_bundle_is_served(v6_tiny, tmp_path):
     lines = ["Slim OCR 2026", "发票号码12345678金额3456.78元"]
     got = Recognizer(bundle.dir, threads=1).recognize([render_line(t) for t in lines])
     assert [t for t, _ in got] == lines
+
+
+def test_half_storage_halves_the_weights_and_keeps_float32_compute(tmp_path):
+    """``half_storage.store_half``: big float32 initializers stored as float16 + Cast, small ones
+    (a bias) left alone; the graph still takes and gives float32 and moves only by the rounding."""
+    from pruning.pretrained.half_storage import store_half
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array(rng.standard_normal((64, 32, 3, 3)).astype(np.float32), "w")
+    b = numpy_helper.from_array(rng.standard_normal(64).astype(np.float32), "b")
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64, 8, 8])], [w, b])
+    src, dst = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(src))
+    info = store_half(src, dst)
+    assert info["initializers_half"] == 1 and info["bytes_after"] < 0.55 * info["bytes_before"]
+    x = rng.standard_normal((1, 32, 8, 8)).astype(np.float32)
+    ya, yb = (ort.InferenceSession(str(p)).run(None, {"x": x})[0] for p in (src, dst))
+    assert yb.dtype == np.float32 and 0 < np.abs(ya - yb).max() < 2e-2

@@ -1,7 +1,8 @@
 """The model contracts: what a bundle's ``model.json`` promises about its ONNX file --
 ``ModelContract`` for recognisers (below), ``DetectorContract`` for text detectors
 (``function/models/detectors/<name>/``: the page's resize and normalisation, the DB
-post-processing thresholds; read by ``db_detector``).
+post-processing thresholds; read by ``db_detector``), ``OrientationContract`` for page
+orientation classifiers (``function/models/orientation/<name>/``; ``orientation_classifier``).
 
 A bundle is a folder ``function/models/<name>/`` with ``model.onnx``, ``charset.txt`` and
 ``model.json``. Every consumer -- the service's recogniser, training batches, evaluation,
@@ -241,6 +242,53 @@ class DetectorContract(_ContractFile):
             raise ContractError(f"{where}: input shape {shape}, a DB detector takes (N, 3, H, W)")
         if len(outputs[0].shape) != 4:
             raise ContractError(f"{where}: output rank {len(outputs[0].shape)}, a DB detector gives (N, 1, H, W)")
+
+
+class OrientationInput(_Strict):
+    """A page for an orientation classifier: resized (aspect kept, Lanczos) so that its shorter
+    side is ``resize_short``, the centre ``crop`` x ``crop`` cut out, ``x * scale``,
+    ``(x - mean) / std`` per channel in ``color`` order, NCHW."""
+    name: str | None = Field(None, description="ONNX input name (default: the first input)")
+    color: Literal["bgr", "rgb"] = "bgr"
+    resize_short: int = Field(256, gt=0)
+    crop: int = Field(224, gt=0)
+    scale: float = 1.0 / 255.0
+    mean: list[float] = Field(..., min_length=3, max_length=3)
+    std: list[float] = Field(..., min_length=3, max_length=3)
+
+    @model_validator(mode="after")
+    def _crop_fits(self):
+        if self.crop > self.resize_short:
+            raise ValueError(f"crop {self.crop} > resize_short {self.resize_short}")
+        return self
+
+
+class OrientationContract(_ContractFile):
+    """``model.json`` of a page-orientation bundle ``function/models/orientation/<name>/``: one
+    class per entry of ``labels``, each the clockwise turn (degrees) of the page's content; a
+    prediction below ``min_confidence`` says nothing."""
+    format_version: int = FORMAT_VERSION
+    task: Literal["orientation"] = "orientation"
+    name: str
+    description: str = ""
+    input: OrientationInput
+    labels: list[Literal[0, 90, 180, 270]] = Field(..., min_length=2)
+    activation: Literal["logits", "softmax"] = "softmax"
+    min_confidence: float = Field(0.6, ge=0, lt=1)
+    provenance: Provenance
+    measured: dict = Field(default_factory=dict, description="figures with the command that produced them")
+
+    def check_onnx_io(self, model_path: str | Path, inputs: list, outputs: list) -> None:
+        where = f"{model_path} vs {Path(model_path).with_name(CONTRACT_FILE)}"
+        shape = inputs[0].shape if self.input.name is None else \
+            next((i.shape for i in inputs if i.name == self.input.name), None)
+        if shape is None:
+            raise ContractError(f"{where}: no input named {self.input.name!r}")
+        if len(shape) != 4 or shape[1:] != [3, self.input.crop, self.input.crop]:
+            raise ContractError(f"{where}: input shape {shape}, the contract says (N, 3, {self.input.crop}, {self.input.crop})")
+        out = outputs[0].shape
+        if len(out) != 2 or (isinstance(out[1], int) and out[1] != len(self.labels)):
+            raise ContractError(f"{where}: output shape {out}, the contract has {len(self.labels)} labels")
 
 
 def file_sha256(path: str | Path) -> str:

