@@ -3,6 +3,8 @@
     python -m pruning.compression.ppocr.gradual run --hours 2.5     # `make compress-ppocr`
     python -m pruning.compression.ppocr.gradual status
     python -m pruning.compression.ppocr.gradual export --round head --bundle reports/ppocr/gradual/head
+    python -m pruning.compression.ppocr.gradual export --round recover --interim --bundle DIR   # a round in progress
+    python -m pruning.compression.ppocr.gradual trial --round recover --teacher ppocrv6-small --steps 1000
     python -m pruning.compression.ppocr.gradual report    # reports/ppocr/gradual.md + curves PNG
 
 Rounds; each distils the previous round's student from the frozen original (``distill``:
