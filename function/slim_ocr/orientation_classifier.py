@@ -49,12 +49,13 @@ class OrientationClassifier:
         img = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR) if page.ndim == 2 else page[:, :, :3]
         if spec.color == "rgb":
             img = img[:, :, ::-1]
+        # the centre crop of the page resized to ``resize_short``, cut out before resizing (the
+        # same window; a 1 x 60,000 strip must not be resized whole)
         h, w = img.shape[:2]
-        s = spec.resize_short / min(h, w)
-        w, h = max(spec.crop, round(w * s)), max(spec.crop, round(h * s))
-        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LANCZOS4)
-        top, left = (h - spec.crop) // 2, (w - spec.crop) // 2
-        x = (img[top:top + spec.crop, left:left + spec.crop].astype(np.float32) - self._mean) * self._inv_std
+        side = max(1, round(min(h, w) * spec.crop / spec.resize_short))
+        top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+        img = cv2.resize(img[top:top + side, left:left + side], (spec.crop, spec.crop), interpolation=cv2.INTER_LANCZOS4)
+        x = (img.astype(np.float32) - self._mean) * self._inv_std
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
     def predict(self, page: np.ndarray) -> tuple[int, float]:
