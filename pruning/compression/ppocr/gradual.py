@@ -317,6 +317,19 @@ def report(out: Path = OUT, dest: Path = REPO / "reports" / "ppocr") -> Path:
         md += [f"| {name} | {r['latency_ms_1t']:.2f} ({r['latency_vs_original']:.3f}x) | {r['file_bytes']:,} | " +
                " | ".join(f"{100 * r['char_acc'][k]:.1f}" for k in keys) + " |" for name, r in e["int8"].items()]
         md += [""]
+    for h in sorted(out.glob("trials/*/*/history.jsonl")):
+        rname = h.parent.name
+        own = {row["lines"]: row for row in _rows(out / rname / "history.jsonl")}
+        md += [f"## Trial `{h.parent.parent.name}` (`python -m pruning.compression.ppocr.gradual trial`)", "",
+               f"The round's first steps with another teacher, beside the run's own {rname} round at equal lines "
+               "(the run's rows before 2026-12-01 16:00 were scored with batches padded to their widest line, "
+               "0.5-0.9 points lower).", "",
+               "| lines | " + " | ".join(f"{k} trial / run" for k in cols) + " |", "|" + "---|" * (len(cols) + 1)]
+        for row in _rows(h):
+            o = own.get(row["lines"])
+            md.append(f"| {row['lines']:,} | " + " | ".join(
+                f"{100 * row[k]['char_acc']:.1f} / " + (f"{100 * o[k]['char_acc']:.1f}" if o else "-") for k in cols) + " |")
+        md += [""]
     md += ["![curves](gradual_curves.png)", ""]
     dest.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(9, 5))
