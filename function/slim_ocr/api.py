@@ -2,7 +2,7 @@
 
     from slim_ocr import SlimOCR
 
-    ocr = SlimOCR()                      # SlimOCR(model="crnn", threads=1)
+    ocr = SlimOCR()                      # SlimOCR(model="crnn", threads=1) for another bundle
     doc = ocr("scan.pdf")                # a path (PDF, TIFF, PNG, JPEG, WebP, BMP), bytes, a numpy
                                          # array (OpenCV order: gray / BGR / BGRA) or a PIL image
     print(doc.text)                      # pages separated by form feeds
@@ -166,7 +166,7 @@ class Document:
 
 class SlimOCR:
     """Chinese + English OCR of images and documents. ``model``: a bundle name under
-    ``function/models`` or a bundle folder (default: ``OCR_MODEL`` or ``crnn``); ``threads``: ONNX
+    ``function/models`` or a bundle folder (default: ``OCR_MODEL`` or ``bundle.DEFAULT_MODEL``); ``threads``: ONNX
     Runtime threads (default: ``OCR_THREADS`` or the CPUs, at most 4)."""
 
     def __init__(self, model: str | os.PathLike | None = None, threads: int | None = None,

@@ -1,8 +1,9 @@
 """Model bundles: ``function/models/<name>/`` = ``model.onnx`` + ``charset.txt`` + ``model.json``.
 
 ``OCR_MODEL`` names the bundle the service serves (a name under the models folder, or a
-bundle folder's path); ``DEFAULT_MODEL`` is the one the project ships as default. ``crnn``
-is always the project's own trained CRNN in its best shipped form.
+bundle folder's path); ``DEFAULT_MODEL`` is the one the project ships as default (``ppocrv6-tiny-slim``,
+PP-OCRv6-tiny compressed by ``pruning.compression.ppocr.gradual``). ``crnn`` is always the
+project's own trained CRNN in its best shipped form.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .charset import Charset
 from .contract import MODEL_FILE, ContractError, ModelContract
 
 MODELS_DIR = Path(os.environ.get("OCR_MODELS_DIR") or Path(__file__).resolve().parents[1] / "models")
-DEFAULT_MODEL = "crnn"
+DEFAULT_MODEL = "ppocrv6-tiny-slim"
 CRNN = "crnn"
 
 

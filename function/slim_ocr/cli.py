@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT", help="output file (one input) or directory")
     p.add_argument("-f", "--format", choices=sorted(FORMATS), help="txt (default), json, hocr or pdf")
     p.add_argument("--model", metavar="NAME", help="model bundle: a name under function/models or a folder "
-                   "(default: $OCR_MODEL or crnn)")
+                   "(default: $OCR_MODEL or ppocrv6-tiny-slim)")
     p.add_argument("--pages", metavar="A-B", help="page range of PDFs/TIFFs, e.g. 1-3,5 or 4- (default: all)")
     p.add_argument("--mode", choices=["auto", "line", "page"], default="auto",
                    help="line: each image is one text line; page: detect lines; auto: decide (default)")

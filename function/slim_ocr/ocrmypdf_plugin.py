@@ -79,7 +79,7 @@ def add_options(parser):
     group = parser.add_argument_group("Slim OCR", "Options of the Slim OCR engine (slim_ocr.ocrmypdf_plugin)")
     group.add_argument("--slim-model", metavar="NAME",
                        help="model bundle: a name under slim_ocr's models folder or a folder "
-                            "(default: $OCR_MODEL or crnn)")
+                            "(default: $OCR_MODEL or ppocrv6-tiny-slim)")
     group.add_argument("--slim-mode", choices=["auto", "line", "page"], default="page",
                        help="page: detect lines (default); line: each page image is one text line")
 

@@ -29,7 +29,7 @@ def write_charset(chars: list[str], path: str | Path) -> Path:
 
 
 def latency_1t(onnx_path: Path, spec: InputSpec, runs: int = 200) -> float:
-    """p50 ms of one 48x320 line on one ORT thread."""
+    """p50 ms of one line of the spec's height x 320 on one ORT thread."""
     return round(latency_ms({"m": (onnx_path, spec)}, runs=runs, width=REFERENCE_LINE[1])["m"], 3)
 
 
@@ -42,7 +42,7 @@ def write_ppocr_bundle(dest: str | Path, onnx_path: str | Path, chars: list[str]
     measured = Measured(date=time.strftime("%Y-%m-%d"), command=command, params=onnx_params(onnx_path),
                         file_bytes=onnx_path.stat().st_size,
                         latency_ms_1t=latency_1t(onnx_path, spec),
-                        reference_line=f"{REFERENCE_LINE[0]}x{REFERENCE_LINE[1]}", accuracy=accuracy or {})
+                        reference_line=f"{spec.height}x{REFERENCE_LINE[1]}", accuracy=accuracy or {})
     contract = ModelContract(
         name=name, description=description, input=spec,
         output=OutputSpec(name=output_name, layout="BTC", activation="softmax", num_classes=len(chars) + 1,
