@@ -93,7 +93,7 @@ def prepare_line(img: np.ndarray, spec: InputSpec, clahe: bool = False) -> np.nd
 # with global pooling read (PP-OCR's squeeze-excitation blocks average over the padded width):
 # on the first 150 lines of each subset in file order, batches of 32 padded to their widest
 # read zh captures at 83.3 % with PP-OCRv6-tiny and 63.9 % with its compressed student; cut at
-# 1.25x they read 85.1 / 72.7 % in 0.35x the time (`bench/batching.py`).
+# 1.25x they read 85.1 / 72.7 % in 0.41 / 0.37x the time (`bench/batching.py`).
 MAX_BATCH = 32
 WIDTH_RATIO = 1.25
 
