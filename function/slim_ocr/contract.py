@@ -25,6 +25,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FORMAT_VERSION = 1
@@ -190,21 +191,30 @@ class ModelContract(_ContractFile):
         raise ContractError(f"no output named {self.output.name!r} (has {[o.name for o in outputs]})")
 
 
-class DetectorInput(_Strict):
+class PageInput(_Strict):
+    """What every page model's input shares: ``x * scale``, ``(x - mean) / std`` per channel in
+    ``color`` order, NCHW; the ONNX input ``name`` (default: the first input)."""
+    name: str | None = Field(None, description="ONNX input name (default: the first input)")
+    color: Literal["bgr", "rgb"] = "bgr"
+    scale: float = 1.0 / 255.0
+    mean: list[float] = Field(..., min_length=3, max_length=3)
+    std: list[float] = Field(..., min_length=3, max_length=3)
+
+    def pixel_normalisation(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, 1 / std) in pixel units, shaped (3,): ``(x - mean) * inv_std`` on uint8 pixels."""
+        mean = np.asarray(self.mean, np.float32) / np.float32(self.scale)
+        return mean, 1.0 / (np.asarray(self.std, np.float32) / np.float32(self.scale))
+
+
+class DetectorInput(PageInput):
     """A page for a DB text detector: resized (aspect kept) so that its longer side is at most
     ``limit_side`` (``limit_type`` "max", never enlarged) or its shorter side at least
     ``limit_side`` ("min", never reduced), the longer side capped at ``max_side`` either way;
-    both sides rounded to multiples of ``multiple``; ``x * scale``, ``(x - mean) / std`` per
-    channel in ``color`` order, NCHW."""
-    name: str | None = Field(None, description="ONNX input name (default: the first input)")
-    color: Literal["bgr", "rgb"] = "bgr"
+    both sides rounded to multiples of ``multiple``; then normalised (``PageInput``)."""
     limit_type: Literal["max", "min"] = "max"
     limit_side: int = Field(960, gt=0)
     max_side: int = Field(2560, gt=0, description="cap on the longer side (time and memory)")
     multiple: int = Field(32, gt=0)
-    scale: float = 1.0 / 255.0
-    mean: list[float] = Field(..., min_length=3, max_length=3)
-    std: list[float] = Field(..., min_length=3, max_length=3)
 
 
 class DBPostprocess(_Strict):
@@ -220,7 +230,30 @@ class DBPostprocess(_Strict):
     max_candidates: int = Field(1000, gt=0)
 
 
-class DetectorContract(_ContractFile):
+class _PageModelContract(_ContractFile):
+    """A page model's contract (detector, orientation classifier): ``input`` is a ``PageInput``."""
+
+    def _input_shape(self, model_path: str | Path, inputs: list) -> tuple[str, list]:
+        """(where, for messages; the shape of the contract's ONNX input)."""
+        where = f"{model_path} vs {Path(model_path).with_name(CONTRACT_FILE)}"
+        shape = inputs[0].shape if self.input.name is None else \
+            next((i.shape for i in inputs if i.name == self.input.name), None)
+        if shape is None:
+            raise ContractError(f"{where}: no input named {self.input.name!r}")
+        return where, shape
+
+
+def page_bundle_dir(root: Path, name: str | Path, what: str) -> Path:
+    """Folder of the page-model bundle ``name``: a bare name is a folder under ``root``, anything
+    with a path separator (or a Path) is a folder itself; it must hold ``model.onnx``."""
+    path = Path(name) if isinstance(name, Path) or "/" in str(name) else root / name
+    if not (path / MODEL_FILE).exists():
+        have = sorted(p.name for p in root.glob(f"*/{CONTRACT_FILE}")) if root.is_dir() else []
+        raise ContractError(f"no {what} bundle {str(name)!r} in {root} (have: {', '.join(have) or 'none'})")
+    return path
+
+
+class DetectorContract(_PageModelContract):
     """``model.json`` of a detector bundle ``function/models/detectors/<name>/``."""
     format_version: int = FORMAT_VERSION
     task: Literal["detection"] = "detection"
@@ -233,28 +266,18 @@ class DetectorContract(_ContractFile):
     measured: dict = Field(default_factory=dict, description="figures with the command that produced them")
 
     def check_onnx_io(self, model_path: str | Path, inputs: list, outputs: list) -> None:
-        where = f"{model_path} vs {Path(model_path).with_name(CONTRACT_FILE)}"
-        shape = inputs[0].shape if self.input.name is None else \
-            next((i.shape for i in inputs if i.name == self.input.name), None)
-        if shape is None:
-            raise ContractError(f"{where}: no input named {self.input.name!r}")
+        where, shape = self._input_shape(model_path, inputs)
         if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 3):
             raise ContractError(f"{where}: input shape {shape}, a DB detector takes (N, 3, H, W)")
         if len(outputs[0].shape) != 4:
             raise ContractError(f"{where}: output rank {len(outputs[0].shape)}, a DB detector gives (N, 1, H, W)")
 
 
-class OrientationInput(_Strict):
+class OrientationInput(PageInput):
     """A page for an orientation classifier: resized (aspect kept, Lanczos) so that its shorter
-    side is ``resize_short``, the centre ``crop`` x ``crop`` cut out, ``x * scale``,
-    ``(x - mean) / std`` per channel in ``color`` order, NCHW."""
-    name: str | None = Field(None, description="ONNX input name (default: the first input)")
-    color: Literal["bgr", "rgb"] = "bgr"
+    side is ``resize_short``, the centre ``crop`` x ``crop`` cut out, then normalised (``PageInput``)."""
     resize_short: int = Field(256, gt=0)
     crop: int = Field(224, gt=0)
-    scale: float = 1.0 / 255.0
-    mean: list[float] = Field(..., min_length=3, max_length=3)
-    std: list[float] = Field(..., min_length=3, max_length=3)
 
     @model_validator(mode="after")
     def _crop_fits(self):
@@ -263,7 +286,7 @@ class OrientationInput(_Strict):
         return self
 
 
-class OrientationContract(_ContractFile):
+class OrientationContract(_PageModelContract):
     """``model.json`` of a page-orientation bundle ``function/models/orientation/<name>/``: one
     class per entry of ``labels``, each the clockwise turn (degrees) of the page's content; a
     prediction below ``min_confidence`` says nothing."""
@@ -279,11 +302,7 @@ class OrientationContract(_ContractFile):
     measured: dict = Field(default_factory=dict, description="figures with the command that produced them")
 
     def check_onnx_io(self, model_path: str | Path, inputs: list, outputs: list) -> None:
-        where = f"{model_path} vs {Path(model_path).with_name(CONTRACT_FILE)}"
-        shape = inputs[0].shape if self.input.name is None else \
-            next((i.shape for i in inputs if i.name == self.input.name), None)
-        if shape is None:
-            raise ContractError(f"{where}: no input named {self.input.name!r}")
+        where, shape = self._input_shape(model_path, inputs)
         if len(shape) != 4 or shape[1:] != [3, self.input.crop, self.input.crop]:
             raise ContractError(f"{where}: input shape {shape}, the contract says (N, 3, {self.input.crop}, {self.input.crop})")
         out = outputs[0].shape

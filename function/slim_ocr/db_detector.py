@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .contract import MODEL_FILE, ContractError, DetectorContract
+from .contract import MODEL_FILE, DetectorContract, page_bundle_dir
 from .runtime import make_session
 
 DETECTORS_DIR = Path(os.environ.get("OCR_DETECTORS_DIR") or Path(__file__).resolve().parents[1] / "models" / "detectors")
@@ -24,12 +24,7 @@ DEFAULT_DETECTOR = "ppocrv6-tiny-det"
 
 
 def detector_dir(name: str | Path | None = None) -> Path:
-    name = name or DEFAULT_DETECTOR
-    path = Path(name) if isinstance(name, Path) or "/" in str(name) else DETECTORS_DIR / name
-    if not (path / MODEL_FILE).exists():
-        have = sorted(p.name for p in DETECTORS_DIR.glob("*/model.json")) if DETECTORS_DIR.is_dir() else []
-        raise ContractError(f"no detector bundle {str(name)!r} in {DETECTORS_DIR} (have: {', '.join(have) or 'none'})")
-    return path
+    return page_bundle_dir(DETECTORS_DIR, name or DEFAULT_DETECTOR, "detector")
 
 
 @dataclass
@@ -79,8 +74,7 @@ class DBDetector:
         self.contract.check_onnx_io(self.dir / MODEL_FILE, self.session.get_inputs(), self.session.get_outputs())
         spec = self.contract.input
         self.input_name = spec.name or self.session.get_inputs()[0].name
-        self._mean = (np.asarray(spec.mean, np.float32) / spec.scale).reshape(1, 1, 3)
-        self._inv_std = (1.0 / (np.asarray(spec.std, np.float32) / spec.scale)).reshape(1, 1, 3)
+        self._mean, self._inv_std = spec.pixel_normalisation()
 
     @property
     def name(self) -> str:

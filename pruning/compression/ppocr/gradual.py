@@ -152,6 +152,16 @@ def removed_by_taylor(student, calib: list[dict], ratios: dict, multiple: int = 
     return {k: sorted(set(range(sizes[k])) - set(v.tolist())) for k, v in keep.items()}
 
 
+def previous_student(i: int, c: Campaign, prev: Path, r: Round | None = None):
+    """(student, chars, meta) that round ``i`` (``r``: instead of ``ROUNDS[i]``) starts from: the
+    previous round's, squeezed to ``c.height`` from the round that squeezes on."""
+    r = r or ROUNDS[i]
+    student, chars, meta = load(prev / ROUNDS[i - 1].name / "student.pt")
+    if r.squeeze and not isinstance(student, heights.Squeezed):
+        student = heights.Squeezed(heights.at_height(student, c.height), c.height).eval()
+    return student, chars, meta
+
+
 def start_round(i: int, chars: list[str], c: Campaign, calib: list[dict], out: Path, prev: Path | None = None,
                 r: Round | None = None):
     """(student, fade) at the start of round ``i`` (``r``: instead of ``ROUNDS[i]``), from the
@@ -167,10 +177,8 @@ def start_round(i: int, chars: list[str], c: Campaign, calib: list[dict], out: P
         assert s_chars == chars
         removed = fade.removed
     else:
-        student, s_chars, _ = load(prev / ROUNDS[i - 1].name / "student.pt")
+        student, s_chars, _ = previous_student(i, c, prev, r)
         assert s_chars == chars
-        if r.squeeze and not isinstance(student, heights.Squeezed):
-            student = heights.Squeezed(heights.at_height(student, c.height), c.height).eval()
         path = rdir / "removed.json"
         if path.exists():
             removed = json.loads(path.read_text())
@@ -234,7 +242,7 @@ def trial(round_name: str, teacher_name: str, steps: int, hours: float, threads:
     import dataclasses
     torch.set_num_threads(threads)
     cv2.setNumThreads(1)
-    i = [r.name for r in ROUNDS].index(round_name)
+    i = round_index(round_name)
     c = Campaign()
     dest = out / "trials" / f"{round_name}_{teacher_name}"
     r = dataclasses.replace(ROUNDS[i], teacher=teacher_name)
@@ -247,13 +255,17 @@ def trial(round_name: str, teacher_name: str, steps: int, hours: float, threads:
 CURVE_SETS = ("zh/clean", "zh/photo", "zh/capture", "en/clean", "en/photo", "en/capture", "synth_aug")
 
 
+def _rows(history: Path) -> list[dict]:
+    return [json.loads(x) for x in history.read_text().splitlines()] if history.exists() else []
+
+
+def round_index(name: str) -> int:
+    return [r.name for r in ROUNDS].index(name)
+
+
 def histories(out: Path = OUT) -> list[tuple[Round, list[dict]]]:
     """Each round with its evaluations, in order (rounds not started have none)."""
-    res = []
-    for r in ROUNDS:
-        h = out / r.name / "history.jsonl"
-        res.append((r, [json.loads(x) for x in h.read_text().splitlines()] if h.exists() else []))
-    return res
+    return [(r, _rows(out / r.name / "history.jsonl")) for r in ROUNDS]
 
 
 def report(out: Path = OUT, dest: Path = REPO / "reports" / "ppocr") -> Path:
@@ -373,10 +385,6 @@ def restore_kept(out: Path = OUT, kept: Path = KEPT) -> None:
     log(f"restored {dest} from {kept.relative_to(REPO)}")
 
 
-def _rows(history: Path) -> list[dict]:
-    return [json.loads(x) for x in history.read_text().splitlines()] if history.exists() else []
-
-
 def status(out: Path = OUT) -> None:
     """Each round's state and evaluations, then each trial's (``trial``)."""
     def show(rows):
@@ -405,24 +413,22 @@ def interim_student(round_name: str, out: Path = OUT) -> Path:
     (``<round>/interim.pt``, with its step), so that ``export`` can measure or ship it before
     the round ends. Rounds after the first only, and not in the middle of a fade (the module
     is the previous round's student, cut by the round's fade once it is done)."""
-    i = [r.name for r in ROUNDS].index(round_name)
+    i = round_index(round_name)
     r = ROUNDS[i]
     if i == 0:
         raise SystemExit("the first round has no previous student to load a checkpoint into")
     ck = torch.load(out / r.name / "last.pt", map_location="cpu", weights_only=False)
-    student, chars, meta = load(out / ROUNDS[i - 1].name / "student.pt")
-    if r.squeeze and not isinstance(student, heights.Squeezed):
-        student = heights.Squeezed(heights.at_height(student, Campaign().height), Campaign().height)
+    c = Campaign()
+    student, chars, _ = previous_student(i, c, out)
     removed = json.loads((out / r.name / "removed.json").read_text())
     if removed and not ck["state"].get("pruned"):
         raise SystemExit(f"round {r.name} is fading channels out (step {ck['state']['step']}/{r.fade}); export after the cut")
     if removed:
-        cut = prune(inner(student), Fade(removed, r.fade).keep(inner(student)))
-        student = heights.Squeezed(cut, student.height) if isinstance(student, heights.Squeezed) else cut
+        student = Fade(removed, r.fade).cut(student)
     student.load_state_dict(ck["student"])
     path = out / r.name / "interim.pt"
-    save(student.eval(), path, chars, plan_so_far(ROUNDS[:i + 1], Campaign().height), distill=ck["config"],
-         campaign=meta.get("campaign"), interim_step=ck["state"]["step"], interim_lines=ck["state"]["lines"])
+    save(student.eval(), path, chars, plan_so_far(ROUNDS[:i + 1], c.height), distill=ck["config"],
+         campaign=asdict(c), interim_step=ck["state"]["step"], interim_lines=ck["state"]["lines"])
     return path
 
 
@@ -452,14 +458,14 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
     from .students import allowed_chars
 
     student, chars, meta = load(interim_student(round_name, out) if interim else out / round_name / "student.pt")
-    step = f" (step {meta['interim_step']} of {ROUNDS[[r.name for r in ROUNDS].index(round_name)].steps})" if interim else ""
+    step = f" (step {meta['interim_step']} of {ROUNDS[round_index(round_name)].steps})" if interim else ""
     if restrict:
         keep, chars = heads.class_keep(chars, allowed_chars())
         im = prune(inner(student), {"classes": keep})
         student = heights.Squeezed(im, student.height) if isinstance(student, heights.Squeezed) else im
     h = getattr(student, "height", ppocrv6_tiny.HEIGHT)
     spec = heights.input_spec(h)
-    rounds = ROUNDS[:[r.name for r in ROUNDS].index(round_name) + 1]
+    rounds = ROUNDS[:round_index(round_name) + 1]
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = export_onnx(inner(student).eval(), Path(tmp) / "model.onnx", height=h)
         x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (2, 3, h, 320)).astype(np.float32))
