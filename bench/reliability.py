@@ -39,6 +39,7 @@ FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 CONFIGS = {   # server environments compared
     "default": {},
     "malloc2": {"MALLOC_ARENA_MAX": "2"},
+    "session_arena": {"MALLOC_ARENA_MAX": "2", "OCR_ORT_ARENA": "session"},
     "noarena": {"MALLOC_ARENA_MAX": "2", "OCR_ORT_ARENA": "0"},
 }
 

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server():
     # the environment the service ships with (`make run`, template.yaml: MALLOC_ARENA_MAX=2); without
-    # it glibc's per-thread arenas let RSS reach 1.25 GB under this load with the DB detector
+    # it glibc's per-thread arenas let RSS reach 1.25 GB under this load with the DB detector, and
+    # with an ORT arena per session (OCR_ORT_ARENA=session) the default models reached 1.04-1.11 GB
     with R.serve(env=R.CONFIGS["malloc2"], concurrency=2) as (url, pid):
         yield url, pid
 
