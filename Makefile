@@ -16,6 +16,16 @@ APT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-zenhei fonts-wqy-m
 	fonts-arphic-uming fonts-arphic-ukai fonts-dejavu-core fonts-dejavu-extra \
 	fonts-liberation fonts-liberation2 wamerican chromium chromium-driver wrk \
 	ghostscript qpdf poppler-utils
+# Training-only faces for breadth (issue 16; pruning.training.fonts.CURATED keeps a few styles of
+# each): a Kai-like display face and Latin sans faces, some with a single-storey "a". Not needed
+# by the tests (the 51 MB WenKai package stays out of CI's install).
+TRAIN_FONT_PACKAGES := fonts-lxgw-wenkai fonts-comic-neue fonts-comfortaa fonts-cantarell fonts-lato \
+	fonts-open-sans fonts-roboto
+# $(call apt_install,packages): install the missing ones when root on Debian
+apt_install = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+		if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	fi
 
 .PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus pages train-engine compress-ppocr page-set page-bench reliability train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
 	sam-cli validate build deploy deploy-frontend invoke start-api package-size lambda-test-prep clean
@@ -38,10 +48,7 @@ $(RUN_VENV)/.stamp: function/requirements.txt function/pyproject.toml
 # ---- development ----------------------------------------------------------------------
 setup-dev: .setup-dev.stamp ## install system fonts and the dev/training Python packages
 .setup-dev.stamp: requirements-dev.txt
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-		if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
-	fi
+	@$(call apt_install,$(APT_PACKAGES))
 	$(PYTHON) -m pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -61,6 +68,7 @@ import-ppocr: pretrained ## import PRETRAINED into PyTorch, verify vs ONNX Runti
 
 # ---- the recogniser -------------------------------------------------------------------
 corpus: setup-dev ## build the training text corpus from Debian packages (data/corpus)
+	@$(call apt_install,$(TRAIN_FONT_PACKAGES))
 	$(PYTHON) -m pruning.training.corpus
 
 train: corpus ## train/resume the base CRNN for TIME_BUDGET seconds (runs/base)
@@ -120,8 +128,7 @@ prune-more: setup-dev ## distil STUDENT for PRUNE_BUDGET more minutes (PRUNE_SEE
 # ---- evaluation and benchmarks ------------------------------------------------------------
 BENCH_APT := poppler-utils chromium tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng wrk
 setup-bench: setup-dev
-	@missing=$$(for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	 if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@$(call apt_install,$(BENCH_APT))
 	$(PYTHON) -m pip install -q -r bench/requirements.txt
 	# rapidocr asks for opencv-python, which clashes with opencv-python-headless (same cv2)
 	$(PYTHON) -m pip install -q --no-deps -r bench/requirements-nodeps.txt

@@ -49,6 +49,21 @@ def test_held_out_fonts_are_not_training_fonts():
     assert not {f.family for f in train.fonts} & {f.family for f in val.fonts}
 
 
+def test_breadth_fonts_keep_their_curated_styles_and_page_set_faces_stay_unseen():
+    from pathlib import Path
+
+    from pruning.training import fonts
+
+    assert fonts._curated_out(Path("/usr/share/fonts/truetype/lato/Lato-Hairline.ttf"))
+    assert not fonts._curated_out(Path("/usr/share/fonts/truetype/lato/Lato-Regular.ttf"))
+    assert not fonts._curated_out(Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-ExtraLight.ttf"))
+    specs, _ = fonts.discover()
+    for spec in specs:
+        assert not fonts._curated_out(Path(spec.path)), spec
+    # the page set's URW faces (bench/page_templates.py) are never training faces
+    assert not [s.family for s in specs if s.family.startswith(("URW", "Nimbus", "C059", "P052", "D050000L"))]
+
+
 @pytest.mark.slow
 def test_tiny_model_overfits_a_few_lines(tmp_path):
     torch.manual_seed(0)

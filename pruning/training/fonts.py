@@ -13,17 +13,40 @@ from pathlib import Path
 
 from fontTools.ttLib import TTCollection, TTFont
 
-FONT_DIRS = [Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/truetype")]
+FONT_DIRS = [Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/truetype"),
+             Path("/usr/share/fonts/opentype/cantarell"), Path("/usr/share/fonts/opentype/comic-neue")]
 DEBIAN_FONT_PACKAGES = [
     "fonts-noto-cjk", "fonts-noto-cjk-extra", "fonts-wqy-zenhei", "fonts-wqy-microhei",
     "fonts-arphic-uming", "fonts-arphic-ukai", "fonts-dejavu-core", "fonts-dejavu-extra",
     "fonts-liberation", "fonts-liberation2",
+    # breadth for training only (the Makefile's TRAIN_FONT_PACKAGES): absent on a test machine
+    "fonts-lxgw-wenkai", "fonts-comic-neue", "fonts-comfortaa", "fonts-cantarell", "fonts-lato",
+    "fonts-open-sans", "fonts-roboto",
 ]
+# Of the breadth packages' folders only these files: two or three styles a family, so that
+# families with 18 weights (Lato) do not swamp the pool that is drawn from face by face.
+CURATED = {
+    "lxgw-wenkai": ("LXGWWenKai-Regular.ttf", "LXGWWenKai-Bold.ttf"),
+    "comic-neue": ("ComicNeue-Regular.otf", "ComicNeue-Bold.otf", "ComicNeue-Italic.otf"),
+    "comfortaa": ("Comfortaa-Regular.ttf", "Comfortaa-Bold.ttf"),
+    "cantarell": ("Cantarell-Regular.otf", "Cantarell-Bold.otf"),
+    "lato": ("Lato-Regular.ttf", "Lato-Bold.ttf", "Lato-Italic.ttf"),
+    "open-sans": ("OpenSans-Regular.ttf", "OpenSans-Bold.ttf", "OpenSans-Italic.ttf"),
+    "roboto": ("Roboto-Regular.ttf", "Roboto-Bold.ttf", "Roboto-Italic.ttf"),
+}
 HELD_OUT_FAMILIES = ("WenQuanYi Micro Hei", "AR PL UMing", "Liberation Serif")
 # In CJK collections keep only the Simplified-Chinese face (glyph shapes differ per locale).
-_CJK_FACE_OK = re.compile(r"(CJK SC|Hei$|Hei Mono|UMing CN|UKai CN)")
-_CACHE_VERSION = 2
+_CJK_FACE_OK = re.compile(r"(CJK SC|Hei$|Hei Mono|UMing CN|UKai CN|^LXGW WenKai$)")
+_CACHE_VERSION = 3
 _SKIP = re.compile(r"(Math|Mono CJK|Condensed|Narrow|ExtraLight|Thin)", re.I)
+
+
+def _curated_out(path: Path) -> bool:
+    """A file of a breadth package's folder that is not among its CURATED styles."""
+    for d in path.parents:
+        if d.name in CURATED:
+            return path.name not in CURATED[d.name]
+    return False
 
 
 @dataclass(frozen=True)
@@ -71,7 +94,7 @@ def discover(cache: str | None = None) -> tuple[list[FontSpec], dict[str, frozen
     probe = frozenset("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所")
     for d in FONT_DIRS:
         for path in sorted(d.rglob("*.tt[fc]")) + sorted(d.rglob("*.otf")):
-            if _SKIP.search(path.name):
+            if _SKIP.search(path.name) or _curated_out(path):
                 continue
             for idx, font in _faces(path):
                 fam, sty = _names(font)
