@@ -214,6 +214,17 @@ def test_upright_pages_are_not_turned(engine, heuristic_engine):
         assert res.rotation == 0
 
 
+def test_the_classifier_is_asked_only_when_the_page_does_not_read_upright(engine, monkeypatch):
+    asked = []
+    turns = engine.classifier.turns
+    monkeypatch.setattr(engine.classifier, "turns", lambda page: asked.append(page.shape) or turns(page))
+    _, im = render_page(TEXT)
+    assert read(engine, encode(im))[1].rotation == 0 and asked == []
+    turned = Image.fromarray(np.ascontiguousarray(np.rot90(np.array(im))))
+    assert read(engine, encode(turned))[1].rotation == 270
+    assert len(asked) == 1
+
+
 def test_unturn_points_inverts_np_rot90():
     from slim_ocr.orientation import unturn_points
     h, w = 30, 50

@@ -4,8 +4,9 @@ A bundle is ``function/models/orientation/<name>/`` with ``model.onnx`` and ``mo
 (``contract.OrientationContract``: the resize and crop, normalisation, labels, the confidence
 below which it says nothing, provenance and licence). ``OrientationClassifier.turns(page)``
 gives the counter-clockwise quarter turns (``np.rot90``'s ``k``) that make the page upright,
-or 0 when unsure; the page pipeline turns the page before detecting its lines, and its own
-checks (``orientation.page_turns``) still run on the turned page.
+or 0 when unsure. The page pipeline asks it only when the page as detected does not read
+upright (``orientation.reads_upright``), then detects the turned page again; its own checks
+(``orientation.page_turns``) still run on the result.
 """
 from __future__ import annotations
 
