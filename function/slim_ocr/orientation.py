@@ -9,8 +9,9 @@ Two cues, both from what the page pipeline computes anyway:
   high) turned by 180 degrees: upside-down text reads with a clearly lower confidence.
 
 ``reads_upright`` (both cues say the page is upright) lets the page pipeline skip the
-orientation classifier. ``page_turns`` gives the counter-clockwise quarter turns (``np.rot90``'s ``k``) that make the
-page upright; ``unturn_points`` maps points found on the turned page back to the original.
+orientation classifier. ``page_turns`` gives the counter-clockwise quarter turns (``np.rot90``'s
+``k``) that make the page upright; ``unturn_points`` maps points found on the turned page back
+to the original.
 """
 from __future__ import annotations
 
