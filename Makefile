@@ -80,8 +80,7 @@ train: corpus ## train/resume the base CRNN for TIME_BUDGET seconds (runs/base)
 # the committed models/engine/crnn_engine.pt (fp16, optimiser re-warmed), else starts from the base.
 ENGINE_LR ?= 3e-4
 TRAIN_THREADS ?= 2
-# the breadth round of compress-ppocr reads pages 0..999; its earlier rounds and train-engine 0..599
-PAGES ?= 1000
+PAGES ?= 600
 pages: corpus ## pre-render the data engine's Chromium training pages 0..PAGES-1 (data/dataengine/pages; cached ones kept)
 	$(PYTHON) -m pruning.dataengine.html_pages --pages 0:$(PAGES)
 

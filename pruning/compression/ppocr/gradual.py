@@ -17,9 +17,7 @@ channels out first (``distill.Fade``), as the probe (``reports/ppocr/probe.md``)
    residual-chain, 1x1-hidden and SE channels fade out, then are cut;
 3. ``squeeze``: the student reads the line squeezed to ``Campaign.height`` px (``height.Squeezed``:
    same weights, pool adapted), and distils on;
-4. ``recover``: distillation goes on, LR decays (cosine) to the end;
-5. ``breadth``: the same at a third of the rate, on 1,000 pages instead of 600 and with the
-   training-only faces (added after ``recover`` misread URW Gothic's "a" on the page set).
+4. ``recover``: distillation goes on, LR decays (cosine) to the end.
 
 The geometry comes last because it costs most on captures: without fine-tuning, the original at
 40 / 36 / 32 px reads 80.2 / 77.1 / 70.3 % of the first 150 zh capture lines against 84.7 % at
@@ -40,7 +38,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import argparse
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
@@ -81,20 +79,14 @@ class Round:
     squeeze: bool = False              # from this round on the student reads Campaign.height px
     decay: bool = False                # cosine LR decay over the whole round
     teacher: str = "original"          # or a PP-OCR recogniser run in the data worker (``teachers``)
-    lr: float | None = None            # instead of the campaign's
-    pages: int | None = None           # page-cache seeds 0..N-1 instead of the campaign's
 
 
-# batch 32: 750 + 1,750 + 2,500 + 12,500 + 3,000 steps = 656 k lines
+# batch 32: 750 + 1,750 + 2,500 + 12,500 steps = 560 k lines
 ROUNDS = [
     Round("head", steps=750, fade=300, rank=40),
     Round("backbone", steps=1750, fade=750, backbone=BB25),
     Round("squeeze", steps=2500, squeeze=True),
     Round("recover", steps=12500, decay=True),
-    # Wider data at a low rate: after `recover` the student misread what its teacher reads on
-    # UI pages in faces unlike the training ones (a single-storey "a", full-width colons); pages
-    # 600..999 and the Pillow lines add training-only faces (pruning.training.fonts.CURATED).
-    Round("breadth", steps=3000, decay=True, lr=1e-4, pages=1000),
 ]
 
 
@@ -230,7 +222,6 @@ def run(c: Campaign, hours: float, threads: int = 1, out: Path = OUT) -> bool:
 def train_round(i: int, r: Round, c: Campaign, out: Path, teacher, chars, data: EvalData, calib, until: float,
                 prev: Path | None = None, stop_step: int | None = None) -> bool:
     """Round ``r`` (at position ``i``) into ``out/<r.name>``; True once it is done."""
-    c = replace(c, lr=r.lr or c.lr, pages=r.pages or c.pages)
     student, fade = start_round(i, chars, c, calib, out, prev, r)
     cfg = DistillConfig(seconds=1e12, lr=c.lr, warmup=30, batch_size=c.batch_size, seed=c.seed + i,
                         eval_every=c.eval_every, max_steps=r.steps, decay_from=1 if r.decay else 0, teacher=r.teacher)
@@ -248,12 +239,13 @@ def trial(round_name: str, teacher_name: str, steps: int, hours: float, threads:
     """The first ``steps`` steps of round ``round_name`` (same schedule, seed and data) with
     another teacher, from the run's previous-round student, into ``out/trials/<round>_<teacher>``:
     its evaluations line up with the run's own (``status``) at equal lines."""
+    import dataclasses
     torch.set_num_threads(threads)
     cv2.setNumThreads(1)
     i = round_index(round_name)
     c = Campaign()
     dest = out / "trials" / f"{round_name}_{teacher_name}"
-    r = replace(ROUNDS[i], teacher=teacher_name)
+    r = dataclasses.replace(ROUNDS[i], teacher=teacher_name)
     teacher, chars = original()
     train_round(i, r, c, dest, teacher, chars, EvalData.load(capture=150), calibration(chars, c),
                 time.time() + hours * 3600, prev=out, stop_step=steps)
