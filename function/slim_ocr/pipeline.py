@@ -212,7 +212,7 @@ class OcrEngine:
         w, h = img.original_size       # what is reported; boxes are scaled back when decoding reduced
         whole = [[0, 0], [w, 0], [w, h], [0, h]]
         t1 = time.perf_counter()
-        detector, turns, texts, read_s = None, 0, None, 0.0
+        detector, turns, texts, read_s, upright = None, 0, None, 0.0, False
         if mode == "line" or (mode == "auto" and looks_like_single_line(gray)):
             line = self.tighten_line(self._db_input(img), pixels) if self.detector == "db" else pixels
             crops, boxes = [line], [whole]
@@ -224,7 +224,8 @@ class OcrEngine:
                 t = time.perf_counter()
                 texts = self.recognizer.recognize(crops)
                 read_s = time.perf_counter() - t
-                if not reads_upright(seen, crops, [c for _, c in texts]):
+                upright = reads_upright(seen, crops, [c for _, c in texts])
+                if not upright:
                     turns = self.classifier.turns(self._db_input(img))
                     if turns:
                         crops, seen, boxes, detector = self.find_lines(img, pixels, turns)
@@ -232,7 +233,8 @@ class OcrEngine:
         t2 = time.perf_counter()
         if texts is None:
             texts = self.recognizer.recognize(crops)
-        if self.orient and self.detector == "db" and detector and crops:
+        # the page's own check, unless the gate above found it upright by the same cues
+        if self.orient and self.detector == "db" and detector and crops and not upright:
             checked, crops, boxes = self.turn_upright(img, pixels, crops, seen, boxes, texts, turns)
             if checked != turns:
                 turns = checked
