@@ -251,7 +251,7 @@ def test_pruned_onnx_matches_pytorch_and_int8_runs(tmp_path, x, tiny_corpus):
     assert isinstance(p.head, torch.nn.Sequential)
     stats = export(p, tmp_path / "p.onnx")
     assert stats["max_abs_diff"] < 1e-4
-    lines, _ = measure.render_lines(3, seed=1, spec=p.input_spec)
+    lines, _ = measure.render_lines(Settings(), 3, seed=1, spec=p.input_spec)
     cands = build_candidates(tmp_path / "p.onnx", tmp_path / "int8", lines, p.input_spec)
     assert {"dynamic", "static_qdq", "dynamic_rnn"} <= set(cands)
     for name, path in cands.items():
@@ -361,3 +361,36 @@ def test_ship_gate_names_every_reason():
     why = gate(report, export, 1e-3)
     assert len(why) == 2 and "speedup" in why[0] and "pruned_fp32" in why[1]
     assert gate({**report, "targets_met": {"speedup": True}}, {"x": {"max_abs_diff": 0.0}}, 1e-3) == []
+
+
+def test_committed_student_grows_to_the_charset_its_teacher_recorded(tmp_path, x):
+    """``make prune-more`` from the committed student, with a teacher trained on a bigger charset
+    (``make train-engine``): the student loads, reads that charset from the base checkpoint's
+    recorded ``--charset``, and grows its head without changing what it reads."""
+    from pruning.compression.stages.distill import _grow_to_teacher
+    from pruning.training.checkpoint import load_model
+    student = load_model(artefacts.REPO / "models" / "pruned" / "student.pt")
+    old = measure.load_charset_file(artefacts.CHARSET_PATH).chars
+    new = old + [c for c in "–‰⑪" if c not in old]
+    (tmp_path / "charset.txt").write_text("\n".join(new) + "\n", encoding="utf-8")
+    base = tmp_path / "teacher.pt"
+    torch.save({"args": {"charset": str(tmp_path / "charset.txt")}}, base)
+    cfg = Settings()
+    cfg.run.base = base
+    assert artefacts.charset_path(cfg) == tmp_path / "charset.txt"
+    assert measure.charset(cfg).chars == new
+
+    class Teacher:
+        cfg = CRNNConfig(num_classes=len(new) + 1)
+
+    with torch.no_grad():
+        before = student(x)
+        _grow_to_teacher(student, Teacher(), cfg)
+        after = student(x)
+    assert student.cfg.num_classes == after.shape[-1] == len(new) + 1
+    assert torch.allclose(after[..., :before.shape[-1]], before, atol=1e-5)
+    assert (after[..., before.shape[-1]:] < before.max(-1, keepdim=True).values).all()   # new ones unlikely
+
+
+def test_a_base_without_a_recorded_charset_is_read_with_the_first_one():
+    assert artefacts.charset_path(Settings()) == artefacts.CHARSET_PATH   # models/base/crnn_base.pt

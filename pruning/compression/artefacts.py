@@ -4,6 +4,7 @@ so that every artefact is read the way the service reads a model."""
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -15,7 +16,8 @@ from pruning.training.export_onnx import crnn_contract
 from slim_ocr.bundle import MODELS_DIR, ModelBundle, write_bundle
 from slim_ocr.contract import Measured
 
-# The charset every CRNN of the project is trained on (the shipped crnn bundle's).
+# The charset the project's first CRNNs were trained on (the crnn bundle's until 2026-12-01); a
+# base checkpoint whose training recorded another (``--charset``) is read with that one.
 CHARSET_PATH = MODELS_DIR / "crnn" / "charset.txt"
 
 
@@ -44,6 +46,21 @@ def load_base(cfg):
     return load_model(cfg.run.base)
 
 
+def charset_path(cfg) -> Path:
+    """The charset the base checkpoint was trained on: the ``--charset`` its training run
+    recorded (``make train-engine``: the extended one), else ``CHARSET_PATH``."""
+    return checkpoint_charset(cfg.run.base)
+
+
+@lru_cache(maxsize=None)
+def checkpoint_charset(path) -> Path:
+    recorded = (torch.load(path, map_location="cpu", weights_only=False).get("args") or {}).get("charset")
+    if not recorded:
+        return CHARSET_PATH
+    p = Path(recorded)
+    return p if p.is_absolute() else REPO / p
+
+
 def base_meta(cfg) -> dict:
     ck = torch.load(cfg.run.base, map_location="cpu", weights_only=False)
     a = ck.get("args") or {}
@@ -68,11 +85,11 @@ def bundle_dir(cfg, name: str) -> Path:
     return cfg.run.out / name
 
 
-def write_artefact(dest: Path, onnx_path: Path, model, name: str, made_from: str, made_by: list[str],
+def write_artefact(cfg, dest: Path, onnx_path: Path, model, name: str, made_from: str, made_by: list[str],
                    recipe: dict | None = None, measured: Measured | None = None) -> ModelBundle:
     """``onnx_path`` (an export of ``model``, or its INT8 form) as the bundle ``dest``."""
     contract = crnn_contract(model, name, made_from, made_by, recipe, measured)
-    return write_bundle(dest, onnx_path, CHARSET_PATH, contract)
+    return write_bundle(dest, onnx_path, charset_path(cfg), contract)
 
 
 def onnx_file(cfg, name: str) -> Path:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pruning.compression.artefacts import CHARSET_PATH
+from pruning.compression.artefacts import charset_path
 from pruning.evaluation.cost import REF_WIDTH, latency_ms, onnx_params  # noqa: F401 (the stages' one import)
 from pruning.evaluation.evalset import load_eval_set, score_by_language
 from pruning.evaluation.metrics import accuracy, is_zh
@@ -92,21 +92,26 @@ def torch_latency_ms(model: nn.Module, runs: int = 20, width: int = REF_WIDTH) -
 
 
 # ----------------------------------------------------------------------------- data
+def charset(cfg):
+    """The base's charset: what every model of the run encodes and decodes with."""
+    return load_charset_file(charset_path(cfg))
+
+
 @lru_cache(maxsize=None)
-def charset():
-    return load_charset(str(CHARSET_PATH))
+def load_charset_file(path):
+    return load_charset(str(path))
 
 
 def val_set(cfg, augment: bool = True, spec=None) -> dict:
     """The trainer's held-out-font synthetic set (same cache files): augmented, or clean renders."""
-    return build_val_set(charset(), cfg.eval.val_size, cfg.run.val_dir, augment=augment,
+    return build_val_set(charset(cfg), cfg.eval.val_size, cfg.run.val_dir, augment=augment,
                          spec=spec or CRNN.input_spec)
 
 
-def render_lines(n: int, seed: int, spec, held_out: bool = False, max_units: float = 20.0):
+def render_lines(cfg, n: int, seed: int, spec, held_out: bool = False, max_units: float = 20.0):
     """Freshly rendered training-font lines (never the val set): calibration / importance."""
     rng = np.random.default_rng(seed)
-    sampler, renderer = TextSampler(charset()), LineRenderer(held_out=held_out)
+    sampler, renderer = TextSampler(charset(cfg)), LineRenderer(held_out=held_out)
     texts = [sampler.sample(rng, rng.uniform(2, max_units)) for _ in range(n)]
     return [prepare_line(renderer.render(t, rng), spec) for t in texts], texts
 
@@ -119,7 +124,7 @@ def calib_images(cfg, n: int = 32, spec=None) -> torch.Tensor:
     spec = spec or CRNN.input_spec
     key = (n, cfg.run.seed, spec.model_dump_json())
     if key not in _CALIB:
-        lines, _ = render_lines(n, seed=10_000 + cfg.run.seed, spec=spec)
+        lines, _ = render_lines(cfg, n, seed=10_000 + cfg.run.seed, spec=spec)
         _CALIB[key] = torch.from_numpy(make_batch(lines, spec))
     return _CALIB[key]
 

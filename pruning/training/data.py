@@ -114,6 +114,15 @@ def build_val_set(charset: Charset, n: int, val_dir: str | Path, augment: bool =
     return {"lines": lines, "texts": texts}
 
 
+# The data engine's sources and weights the CRNN trains and distils on ("source=weight,...").
+ENGINE_MIX = "pillow=0.35,html=0.2,html_photo=0.4,html_clean=0.05"
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """``"pillow=0.35,html=0.2"`` -> ``{"pillow": 0.35, "html": 0.2}``."""
+    return {k.strip(): float(v) for k, v in (kv.split("=") for kv in text.split(",") if kv.strip())}
+
+
 class EngineLines(IterableDataset):
     """Training batches from the capture-like data engine (``pruning.dataengine``), encoded for CTC.
 

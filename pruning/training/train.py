@@ -31,7 +31,7 @@ from tqdm import tqdm
 from pruning import REPO
 from pruning.evaluation.predict import evaluate
 from pruning.training.checkpoint import grow_head, save_atomic
-from pruning.training.data import Curriculum, EngineLines, SyntheticLines, build_val_set
+from pruning.training.data import ENGINE_MIX, Curriculum, EngineLines, SyntheticLines, build_val_set, parse_mix
 from pruning.training.optim import make_optimizer
 from pruning.evaluation.evalset import load_eval_set
 from pruning.training.model import CRNN, CRNNConfig, count_params
@@ -157,9 +157,8 @@ class Trainer:
     def loader(self):
         a = self.args
         if a.data == "engine":
-            mix = {k: float(v) for k, v in (kv.split("=") for kv in a.engine_mix.split(","))}
             ds = EngineLines(self.charset, a.batch_size, a.seed, start_batch=self.step, spec=CRNN.input_spec,
-                             mix=mix, pages=a.engine_pages)
+                             mix=parse_mix(a.engine_mix), pages=a.engine_pages)
         else:
             ds = SyntheticLines(self.charset, a.batch_size, a.seed, start_batch=self.step, curriculum=self.curriculum)
         return DataLoader(ds, batch_size=None, num_workers=self.args.workers, prefetch_factor=4 if self.args.workers else None,
@@ -233,7 +232,7 @@ def parse_args(argv=None):
     ap.add_argument("--charset", default=str(DEFAULT_CHARSET), help="charset file the model is trained on")
     ap.add_argument("--init-charset", default=str(DEFAULT_CHARSET), help="charset of the --init-from checkpoint")
     ap.add_argument("--data", choices=["synthetic", "engine"], default="synthetic")
-    ap.add_argument("--engine-mix", default="pillow=0.35,html=0.2,html_photo=0.4,html_clean=0.05",
+    ap.add_argument("--engine-mix", default=ENGINE_MIX,
                     help="source=weight,... of the data engine (--data engine)")
     ap.add_argument("--engine-pages", type=int, default=600, help="cached Chromium page seeds to cut lines from")
     ap.add_argument("--time-budget", type=float, default=0, help="seconds; 0 = until --max-steps")

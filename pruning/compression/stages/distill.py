@@ -2,7 +2,8 @@
 
 loss = CTC(student, labels) + kd_weight * T^2 * KL(softmax(teacher/T) || softmax(student/T)),
 the KL per output time step, averaged over each line's valid steps; batches from the
-synthetic line stream (``pruning.training.data.SyntheticLines``, another seed than training).
+synthetic line stream (``pruning.training.data.SyntheticLines``, another seed than training)
+or, with ``--data engine``, from the capture-like data engine (``EngineLines``, ``--engine-mix``).
 
 Schedules (``DistillSettings.schedule``, ``--schedule``):
 * ``oneshot``   -- the stage-3 model (``<work>/pruned.pt``), fine-tuned for the whole budget;
@@ -33,9 +34,9 @@ from pruning.compression import artefacts, measure
 from pruning.compression.core.plan import make_plan, rnn_ratios
 from pruning.compression.core.groups import describe, group_sizes
 from pruning.compression.core.surgery import apply_keep
-from pruning.training.data import Curriculum, SyntheticLines
+from pruning.training.checkpoint import grow_head, save_atomic
+from pruning.training.data import ENGINE_MIX, Curriculum, EngineLines, SyntheticLines, parse_mix
 from pruning.evaluation.predict import evaluate
-from pruning.training.checkpoint import save_atomic
 from pruning.training.optim import make_optimizer
 
 
@@ -57,6 +58,11 @@ class DistillSettings:
         "help": "one-shot: fine-tune this pruned checkpoint (e.g. models/pruned/student.pt, to go on "
                 "distilling a finished run) instead of the stage-3 model"})
     ckpt_every: float = field(default=300, metadata={"help": "seconds between resumable one-shot checkpoints"})
+    data: str = field(default="synthetic", metadata={
+        "choices": ["synthetic", "engine"],
+        "help": "training lines: the Pillow renderer's stream, or the capture-like data engine (make pages first)"})
+    engine_mix: str = field(default=ENGINE_MIX, metadata={"help": "source=weight,... of the data engine"})
+    engine_pages: int = field(default=600, metadata={"help": "cached Chromium page seeds to cut lines from"})
 
 
 def kd_loss(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Tensor, temp: float) -> torch.Tensor:
@@ -73,7 +79,8 @@ def _run_key(student, cfg, seconds: float, max_steps: int, start_batch: int) -> 
     """What a resumable checkpoint must agree on to be continued."""
     return {"sizes": describe(student), "seconds": seconds, "max_steps": max_steps, "start_batch": start_batch,
             "batch_size": cfg.distill.batch_size, "lr": cfg.distill.lr, "seed": cfg.run.seed, "kd_temp": cfg.distill.kd_temp,
-            "kd_weight": cfg.distill.kd_weight}
+            "kd_weight": cfg.distill.kd_weight, "data": cfg.distill.data,
+            **({"engine_mix": cfg.distill.engine_mix} if cfg.distill.data == "engine" else {})}
 
 
 def _try_resume(ckpt, key: dict, student, opt) -> tuple[int, float]:
@@ -95,12 +102,17 @@ def finetune(student, teacher, cfg, seconds: float, max_steps: int, start_batch:
     """Distil into ``student`` in place for ``seconds`` (or ``max_steps``). With ``ckpt`` (a path)
     the run saves its state there every ``--ckpt-every`` seconds and continues from it when
     started again with the same plan and settings; the file is removed once the run completes."""
-    cs = measure.charset()
+    cs = measure.charset(cfg)
     opt = make_optimizer(student, cfg.distill.lr, 1e-4)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     key = _run_key(student, cfg, seconds, max_steps, start_batch)
     step, spent = _try_resume(ckpt, key, student, opt)
-    ds = SyntheticLines(cs, cfg.distill.batch_size, cfg.run.seed, start_batch=start_batch + step, curriculum=Curriculum())
+    d = cfg.distill
+    if d.data == "engine":
+        ds = EngineLines(cs, d.batch_size, cfg.run.seed, start_batch=start_batch + step, spec=student.input_spec,
+                         mix=parse_mix(d.engine_mix), pages=d.engine_pages)
+    else:
+        ds = SyntheticLines(cs, d.batch_size, cfg.run.seed, start_batch=start_batch + step, curriculum=Curriculum())
     loader = DataLoader(ds, batch_size=None, num_workers=cfg.distill.workers)
     teacher.eval()
     student.train()
@@ -161,12 +173,27 @@ def prior_history(path) -> list[dict]:
     return [{"checkpoint": str(path), "note": ck.get("note", "no history recorded")}]
 
 
+def _grow_to_teacher(student, teacher, cfg) -> None:
+    """A student over the project's first charset, distilled from a base trained on a bigger one
+    (``make train-engine``: the extended charset), gets the base's classes first: every learned
+    row kept, new characters start unlikely (``checkpoint.grow_head``)."""
+    have, want = student.cfg.num_classes, teacher.cfg.num_classes
+    if have == want:
+        return
+    old = measure.load_charset_file(artefacts.CHARSET_PATH)
+    if have != len(old.chars) + 1:
+        raise SystemExit(f"student has {have} classes, teacher {want}: no known charset maps one to the other")
+    grow_head(student, old.chars, measure.charset(cfg).chars, seed=cfg.run.seed)
+    print(f"student head grown {have} -> {want} classes (the base's charset)")
+
+
 def oneshot(teacher, cfg, seconds, max_steps) -> tuple[torch.nn.Module, dict]:
     path = Path(cfg.distill.init_student) if cfg.distill.init_student else cfg.run.work / "pruned.pt"
     if cfg.distill.init_student and not path.exists():
         raise SystemExit(f"--init-student {path}: no such checkpoint")
     if path.exists():
         student = artefacts.load_pruned(path)
+        _grow_to_teacher(student, teacher, cfg)
     else:
         plan = artefacts.read_json(cfg.run.out / "plan.json")
         student = apply_keep(teacher, plan["keep"], images=measure.calib_images(cfg))
@@ -202,7 +229,7 @@ def run(cfg) -> dict:
         p.requires_grad_(False)
     val = measure.val_set(cfg)
     lines, texts = val["lines"][:cfg.eval.val_lines], val["texts"][:cfg.eval.val_lines]
-    cs = measure.charset()
+    cs = measure.charset(cfg)
     schedules = ["oneshot", "iterative"] if cfg.distill.schedule == "both" else [cfg.distill.schedule]
     seconds = cfg.distill.budget_min * 60 / len(schedules)
     results, models, priors = {}, {}, {}

@@ -71,7 +71,7 @@ def run(cfg) -> dict:
         for name, (model, made_from, made_by) in made.items():
             path = Path(tmp) / f"{name}.onnx"
             info = export_one(model, path, cfg.eval.latency_runs)
-            bundle = artefacts.write_artefact(artefacts.bundle_dir(cfg, name), path, model, name, made_from, made_by)
+            bundle = artefacts.write_artefact(cfg, artefacts.bundle_dir(cfg, name), path, model, name, made_from, made_by)
             res[name] = {"bundle": artefacts.rel(bundle.dir), **info}
     artefacts.write_json(cfg.run.out / "export.json", res)
     for k, v in res.items():

@@ -163,9 +163,9 @@ def run(cfg) -> dict:
     fp32_bundle = ModelBundle.load(artefacts.bundle_dir(cfg, "pruned_fp32"))
     fp32, spec = fp32_bundle.model_path, fp32_bundle.contract.input
     student = artefacts.load_pruned(cfg.run.work / "student.pt")
-    calib, _ = measure.render_lines(cfg.quantize.calib_lines, seed=20_000 + cfg.run.seed, spec=spec)
+    calib, _ = measure.render_lines(cfg, cfg.quantize.calib_lines, seed=20_000 + cfg.run.seed, spec=spec)
     work = cfg.run.work / "int8"
-    cands = {name: artefacts.write_artefact(work / name, path, student, name, "pruned_fp32",
+    cands = {name: artefacts.write_artefact(cfg, work / name, path, student, name, "pruned_fp32",
                                             fp32_bundle.contract.provenance.made_by + ["quantize"],
                                             {"int8_recipe": name}).dir
              for name, path in build_candidates(fp32, work, calib, spec).items()}
@@ -189,7 +189,7 @@ def run(cfg) -> dict:
         raise SystemExit("no INT8 candidate could be built")
     best = pick_winner(rows, ok) if ok else min(pool, key=lambda n: rows[n]["max_char_acc_drop"])
     dest = artefacts.bundle_dir(cfg, "pruned_int8")
-    artefacts.write_artefact(dest, cands[best] / "model.onnx", student, "pruned_int8", "pruned_fp32",
+    artefacts.write_artefact(cfg, dest, cands[best] / "model.onnx", student, "pruned_int8", "pruned_fp32",
                              fp32_bundle.contract.provenance.made_by + ["quantize"], {"int8_recipe": best})
     ship_int8 = bool(ok) and rows[best]["latency_ms_p50_1t"] <= (1 + INT8_VS_FP32_SLACK) * rows["fp32"]["latency_ms_p50_1t"]
     res = {"winner": best, "ship_int8": ship_int8, "tolerance": cfg.quantize.int8_tol, "candidates": rows,

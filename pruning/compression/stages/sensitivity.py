@@ -44,7 +44,7 @@ def run(cfg) -> dict:
     base = artefacts.load_base(cfg)
     val = measure.val_set(cfg)
     lines, texts = val["lines"][:cfg.sensitivity.lines], val["texts"][:cfg.sensitivity.lines]
-    cs = measure.charset()
+    cs = measure.charset(cfg)
     images = measure.calib_images(cfg)
     rs = cfg.sensitivity.ratios
     base_res = evaluate(base, lines, texts, cs)
