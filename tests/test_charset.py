@@ -42,3 +42,21 @@ def test_ctc_greedy_collapses_repeats_and_blanks():
     assert text == "aab" and conf > 0.99
     (text, _), = greedy_decode(logits, cs, lengths=[3])
     assert text == "a"
+
+
+def test_confidence_is_the_mean_max_probability_of_the_kept_steps():
+    cs = load_charset()
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (30, 4, cs.num_classes)).astype(np.float32)
+    logits[::3, :, 0] += 12                                     # some blank steps
+    lengths = [30, 22, 9, 1]
+    probs = np.exp(logits - logits.max(2, keepdims=True))
+    probs /= probs.sum(2, keepdims=True)
+    for scores, activation in ((logits, "logits"), (probs, "softmax")):
+        got = greedy_decode(scores, cs, lengths, activation)
+        for b, (text, conf) in enumerate(got):
+            best = probs[:lengths[b], b].argmax(1)
+            kept = [t for t in range(lengths[b]) if best[t] != 0 and (t == 0 or best[t] != best[t - 1])]
+            assert text == cs.decode_ids(best[kept])
+            want = float(probs[kept, b, best[kept]].mean()) if kept else 0.0
+            assert abs(conf - want) < 1e-5, (activation, b)

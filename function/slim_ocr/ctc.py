@@ -19,17 +19,20 @@ def greedy_decode(logits: np.ndarray, charset: Charset, lengths=None,
     """
     T, B, _ = logits.shape
     best = logits.argmax(axis=2)                              # (T, B)
-    # max softmax prob = 1 / sum(exp(l - lmax)); avoids a full softmax over 3.9k classes
-    lmax = np.take_along_axis(logits, best[:, :, None], axis=2)
-    if activation == "softmax":
-        pmax = lmax[:, :, 0]
-    else:
-        pmax = 1.0 / np.exp(logits - lmax).sum(axis=2)       # (T, B)
     valid = np.ones((T, B), dtype=bool)
     if lengths is not None:
         valid = np.arange(T)[:, None] < np.asarray(lengths)[None, :]
     keep = (best != BLANK) & valid
     keep[1:] &= best[1:] != best[:-1]                         # collapse repeats
+    # the confidence needs the max probability of the kept steps only (a few in ten)
+    kept = logits[keep]                                       # (K, C)
+    lmax = np.take_along_axis(kept, best[keep][:, None], axis=1)[:, 0]
+    if activation == "softmax":
+        p_kept = lmax
+    else:   # max softmax prob = 1 / sum(exp(l - lmax)): no full softmax over thousands of classes
+        p_kept = 1.0 / np.exp(kept - lmax[:, None]).sum(axis=1)
+    pmax = np.zeros((T, B), dtype=np.float64)
+    pmax[keep] = p_kept
     out = []
     for b in range(B):
         k = keep[:, b]

@@ -36,7 +36,7 @@ def latency_1t(onnx_path: Path, spec: InputSpec, runs: int = 200) -> float:
 def write_ppocr_bundle(dest: str | Path, onnx_path: str | Path, chars: list[str], name: str, made_from: str,
                        made_by: list[str], command: str, description: str = "", notes: str = "",
                        spec: InputSpec = PPOCR_INPUT, output_name: str | None = None,
-                       accuracy: dict | None = None) -> ModelBundle:
+                       accuracy: dict | None = None, activation: str = "softmax") -> ModelBundle:
     """Copy ``onnx_path`` and the charset into ``dest`` with a contract; returns the loaded bundle."""
     onnx_path = Path(onnx_path)
     measured = Measured(date=time.strftime("%Y-%m-%d"), command=command, params=onnx_params(onnx_path),
@@ -45,7 +45,7 @@ def write_ppocr_bundle(dest: str | Path, onnx_path: str | Path, chars: list[str]
                         reference_line=f"{spec.height}x{REFERENCE_LINE[1]}", accuracy=accuracy or {})
     contract = ModelContract(
         name=name, description=description, input=spec,
-        output=OutputSpec(name=output_name, layout="BTC", activation="softmax", num_classes=len(chars) + 1,
+        output=OutputSpec(name=output_name, layout="BTC", activation=activation, num_classes=len(chars) + 1,
                           charset="charset.txt", charset_sha256="0" * 64, text_fold="none"),
         provenance=Provenance(made_from=made_from, made_by=made_by, licence=LICENCE, notes=notes),
         measured=measured)

