@@ -15,16 +15,10 @@ from fontTools.ttLib import TTCollection, TTFont
 
 FONT_DIRS = [Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/truetype"),
              Path("/usr/share/fonts/opentype/cantarell"), Path("/usr/share/fonts/opentype/comic-neue")]
-DEBIAN_FONT_PACKAGES = [
-    "fonts-noto-cjk", "fonts-noto-cjk-extra", "fonts-wqy-zenhei", "fonts-wqy-microhei",
-    "fonts-arphic-uming", "fonts-arphic-ukai", "fonts-dejavu-core", "fonts-dejavu-extra",
-    "fonts-liberation", "fonts-liberation2",
-    # breadth for training only (the Makefile's TRAIN_FONT_PACKAGES): absent on a test machine
-    "fonts-lxgw-wenkai", "fonts-comic-neue", "fonts-comfortaa", "fonts-cantarell", "fonts-lato",
-    "fonts-open-sans", "fonts-roboto",
-]
-# Of the breadth packages' folders only these files: two or three styles a family, so that
-# families with 18 weights (Lato) do not swamp the pool that is drawn from face by face.
+# The font packages are the Makefile's: APT_PACKAGES on every machine, TRAIN_FONT_PACKAGES (breadth
+# for training, absent on a test machine) by `make corpus`. Of the breadth packages' folders only
+# these files: two or three styles a family, so that families with 18 weights (Lato) do not swamp
+# the pool that is drawn from face by face.
 CURATED = {
     "lxgw-wenkai": ("LXGWWenKai-Regular.ttf", "LXGWWenKai-Bold.ttf"),
     "comic-neue": ("ComicNeue-Regular.otf", "ComicNeue-Bold.otf", "ComicNeue-Italic.otf"),
