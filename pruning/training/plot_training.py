@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def plot(log_path: str, out: str) -> None:
+def plot(log_path: str, out: str, title: str = "base CRNN") -> None:
     recs = [json.loads(line) for line in open(log_path, encoding="utf-8") if line.strip()]
     train = [r for r in recs if "loss" in r]
     val = [r for r in recs if "val_char_acc" in r]
@@ -22,17 +22,19 @@ def plot(log_path: str, out: str) -> None:
     a1.set(xlabel="training lines seen (thousands)", ylabel="CTC loss", yscale="log", title="training loss")
     series = [("val_char_acc", "synthetic, held-out fonts, augmented"),
               ("val_clean_char_acc", "synthetic, held-out fonts, clean"),
-              ("real_zh_char_acc", "real documents, zh"), ("real_en_char_acc", "real documents, en")]
-    for ax, ylim, title in ((a2, (0, 1), "validation"), (a3, (0.85, 1.0), "validation (zoom)")):
+              ("real_zh_char_acc", "real documents, zh"), ("real_en_char_acc", "real documents, en"),
+              ("real_capture_zh_char_acc", "real documents, zh, phone capture"),
+              ("real_capture_en_char_acc", "real documents, en, phone capture")]
+    for ax, ylim, panel in ((a2, (0, 1), "validation"), (a3, (0.85, 1.0), "validation (zoom)")):
         for key, label in series:
             pts = [(r["samples"] / 1e3, r[key]) for r in val if key in r and r[key] >= ylim[0]]
             if pts:
                 ax.plot(*zip(*pts), marker=".", label=label)
-        ax.set(xlabel="training lines seen (thousands)", ylabel="character accuracy (1 - CER)", ylim=ylim, title=title)
+        ax.set(xlabel="training lines seen (thousands)", ylabel="character accuracy (1 - CER)", ylim=ylim, title=panel)
         ax.grid(alpha=0.3)
     a2.legend(loc="lower right")
     hours = train[-1].get("train_hours", 0) if train else 0
-    fig.suptitle(f"base CRNN: {train[-1]['samples'] if train else 0:,} lines, {hours:.2f} training hours")
+    fig.suptitle(f"{title}: {train[-1]['samples'] if train else 0:,} lines, {hours:.2f} training hours")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
 
@@ -41,8 +43,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("log")
     ap.add_argument("out")
+    ap.add_argument("--title", default="base CRNN")
     a = ap.parse_args()
-    plot(a.log, a.out)
+    plot(a.log, a.out, a.title)
 
 
 if __name__ == "__main__":
