@@ -27,7 +27,7 @@ apt_install = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
 	fi
 
-.PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus pages train-engine compress-ppocr page-set page-bench reliability train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
+.PHONY: help run setup-run setup-dev test test-fast pretrained import-ppocr corpus pages train-engine prune-engine compress-ppocr page-set page-bench reliability train ship-checkpoint export prune prune-more setup-bench eval-set bench bench-service \
 	sam-cli validate build deploy deploy-frontend invoke start-api package-size lambda-test-prep clean
 
 help:
@@ -124,6 +124,18 @@ PRUNE_LR ?= 1.5e-4
 prune-more: setup-dev ## distil STUDENT for PRUNE_BUDGET more minutes (PRUNE_SEED, PRUNE_LR), then ONNX -> INT8 -> report
 	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.compression.pipeline --base $(BASE_CKPT) \
 		--stages distill,export,quantize,report --init-student $(STUDENT) --seed $(PRUNE_SEED) --lr $(PRUNE_LR) $(PRUNE_ARGS)
+
+# The CRNN continued on the data engine (make train-engine), compressed: the committed pruned
+# student, its head grown to the extended charset, distilled from ENGINE_BASE on the engine's
+# lines; it keeps the plan of reports/pruning (copied beside the report, which cites it).
+ENGINE_BASE ?= models/engine/crnn_engine.pt
+ENGINE_SEED ?= 22
+prune-engine: setup-dev pages ## distil the committed student from ENGINE_BASE on data-engine lines for PRUNE_BUDGET min -> reports/pruning-engine
+	[ -f data/eval/labels.jsonl ] || $(MAKE) eval-set
+	mkdir -p reports/pruning-engine && cp reports/pruning/sensitivity.json reports/pruning/plan.json reports/pruning-engine/
+	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.compression.pipeline --base $(ENGINE_BASE) --out reports/pruning-engine \
+		--work runs/prune-engine --stages distill,export,quantize,report --init-student $(STUDENT) --data engine \
+		--lr 3e-4 --seed $(ENGINE_SEED) --variants clean,photo,capture $(PRUNE_ARGS)
 
 # ---- evaluation and benchmarks ------------------------------------------------------------
 BENCH_APT := poppler-utils chromium tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng wrk
