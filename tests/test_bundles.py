@@ -51,8 +51,11 @@ def test_no_machine_paths_in_committed_json():
     assert not {k: v for k, v in bad.items() if v}
 
 
-def test_pruning_report_names_the_shipped_bundle():
-    rep = json.loads((REPO / "reports" / "pruning" / "report.json").read_text())
+def test_one_pruning_report_names_the_shipped_crnn():
+    reports = [json.loads(p.read_text()) for p in sorted((REPO / "reports").glob("pruning*/report.json"))]
+    naming = [r for r in reports if r.get("shipped_bundle") == f"function/models/{B.CRNN}"]
+    assert len(naming) == 1, [r.get("shipped_bundle") for r in reports]
+    rep = naming[0]
     shipped = REPO / rep["shipped_bundle"]
     assert shipped.parent == B.MODELS_DIR and (shipped / "model.onnx").exists()
     c = ModelContract.load(shipped)

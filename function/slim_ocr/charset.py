@@ -9,7 +9,10 @@ import numpy as np
 
 # The project's charset (the crnn bundle's): what training, evaluation and text normalisation
 # use; a bundle's own charset is read from the bundle.
-DEFAULT_CHARSET = Path(__file__).resolve().parents[1] / "models" / "crnn" / "charset.txt"
+# The project charset (3,940 characters, pruning.training.build_charset): what evaluation normalises
+# texts to, and the classes of the first CRNNs. A bundle carries its own charset (the crnn bundle
+# reads the extended one since 2026-12-01).
+DEFAULT_CHARSET = Path(__file__).resolve().parent / "charset.txt"
 
 # Index 0 of the model output is the CTC blank; character i of the file is class i + 1.
 BLANK = 0

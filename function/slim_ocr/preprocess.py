@@ -111,6 +111,29 @@ def width_groups(widths: list[int], max_batch: int = MAX_BATCH, ratio: float = W
     return groups
 
 
+def worker_batches(widths: list[int], workers: int, max_batch: int = MAX_BATCH,
+                   ratio: float = WIDTH_RATIO) -> list[list[list[int]]]:
+    """The ``width_groups`` batches shared out among ``workers`` that run at once: while there are
+    fewer batches than workers, the costliest batch of two or more lines is halved (its narrower
+    and wider lines: each half pads to less); then longest-first onto the least-loaded worker,
+    cost = lines x widest. Returns each worker's batches (empty workers left out)."""
+    batches = width_groups(widths, max_batch, ratio)
+    cost = lambda b: len(b) * max(widths[i] for i in b)  # noqa: E731
+    while len(batches) < workers:
+        big = max((b for b in batches if len(b) > 1), key=cost, default=None)
+        if big is None:
+            break
+        batches.remove(big)
+        batches += [big[:len(big) // 2], big[len(big) // 2:]]
+    shares: list[list[list[int]]] = [[] for _ in range(max(1, workers))]
+    load = [0] * len(shares)
+    for b in sorted(batches, key=cost, reverse=True):
+        k = load.index(min(load))
+        shares[k].append(b)
+        load[k] += cost(b)
+    return [s for s in shares if s]
+
+
 def make_batch(lines: list[np.ndarray], spec: InputSpec, width: int | None = None) -> np.ndarray:
     """Stack prepared uint8 lines into normalised float32 (B, C, H, W), right-padded.
 

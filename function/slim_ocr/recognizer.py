@@ -1,5 +1,11 @@
 """ONNX Runtime line recogniser for any bundle: contract-driven preprocessing, width-grouped
-batching (``preprocess.width_groups``) and CTC greedy decoding."""
+batching (``preprocess.width_groups``) and CTC greedy decoding.
+
+Threads: a page's batches run at once on ``threads`` single-threaded runs of one session
+(``preprocess.worker_batches``; ONNX Runtime releases the GIL) rather than one run at a time
+with ``threads`` intra-op threads: a line model's small convolutions split poorly across
+threads (20-line page, 2 CPUs: 140-157 ms with a 2-thread session, 93-95 ms as two 1-thread
+runs; `bench/service_bench.py`)."""
 from __future__ import annotations
 
 import unicodedata
@@ -9,8 +15,8 @@ import numpy as np
 
 from .bundle import ModelBundle
 from .ctc import greedy_decode
-from .preprocess import WIDTH_RATIO, make_batch, prepare_line, width_groups
-from .runtime import make_session
+from .preprocess import WIDTH_RATIO, make_batch, prepare_line, worker_batches
+from .runtime import default_threads, make_session, worker_pool
 
 
 class Recognizer:
@@ -22,9 +28,9 @@ class Recognizer:
         self.contract = self.bundle.contract
         self.spec = self.contract.input
         self.charset = self.bundle.charset
-        self.threads = threads
+        self.threads = threads or default_threads()   # batches run at once (one intra-op thread each)
         self.width_ratio = WIDTH_RATIO      # batches cut where a line is this much wider (preprocess.width_groups)
-        self.session = make_session(self.bundle.model_path, threads)
+        self.session = make_session(self.bundle.model_path, 1)
         self.contract.check_onnx_io(self.bundle.model_path, self.session.get_inputs(), self.session.get_outputs())
         self._output = self.contract.output_arg(self.session.get_outputs()).name
 
@@ -52,14 +58,21 @@ class Recognizer:
         if not lines:
             return []
         results: list[tuple[str, float]] = [("", 0.0)] * len(lines)
+        shares = worker_batches([x.shape[1] for x in lines], self.threads, ratio=self.width_ratio)
+        pending = [worker_pool(self.threads).submit(self._run_share, lines, share, results) for share in shares[1:]]
+        self._run_share(lines, shares[0], results)     # the caller's thread takes the first share
+        for f in pending:
+            f.result()
+        return results
+
+    def _run_share(self, lines: list[np.ndarray], batches: list[list[int]], results: list) -> None:
         out = self.contract.output
-        for idx in width_groups([x.shape[1] for x in lines], ratio=self.width_ratio):
+        for idx in batches:
             group = [lines[i] for i in idx]
             scores = self.scores(make_batch(group, self.spec))
             lengths = [self.spec.frames(x.shape[1]) for x in group]
             for i, (text, conf) in zip(idx, greedy_decode(scores, self.charset, lengths, out.activation)):
                 results[i] = (self.fold(text), conf)
-        return results
 
     def fold(self, text: str) -> str:
         if self.contract.output.text_fold == "nfkc":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,19 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
         _register_shared_arena()
         opts.add_session_config_entry("session.use_env_allocators", "1")
     return opts
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def worker_pool(threads: int) -> ThreadPoolExecutor:
+    """The process's pool for runs that go at once beside the caller's (``threads`` - 1 workers,
+    shared by every request, so that concurrent requests queue rather than multiply threads)."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(max(1, threads - 1), thread_name_prefix="ocr-run")
+        return _POOLS[threads]
 
 
 _ARENA_LOCK = threading.Lock()

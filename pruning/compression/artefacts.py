@@ -13,12 +13,13 @@ from torch import nn
 from pruning import REPO
 from pruning.training.checkpoint import load_model, save_atomic
 from pruning.training.export_onnx import crnn_contract
-from slim_ocr.bundle import MODELS_DIR, ModelBundle, write_bundle
+from slim_ocr.bundle import ModelBundle, write_bundle
+from slim_ocr.charset import DEFAULT_CHARSET
 from slim_ocr.contract import Measured
 
-# The charset the project's first CRNNs were trained on (the crnn bundle's until 2026-12-01); a
-# base checkpoint whose training recorded another (``--charset``) is read with that one.
-CHARSET_PATH = MODELS_DIR / "crnn" / "charset.txt"
+# The charset the project's first CRNNs were trained on (slim_ocr's project charset); a base
+# checkpoint whose training recorded another (``--charset``) is read with that one.
+CHARSET_PATH = DEFAULT_CHARSET
 
 
 def rel(path) -> str:

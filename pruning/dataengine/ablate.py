@@ -24,10 +24,10 @@ from pruning.training import train
 from pruning.training.checkpoint import load_model
 from pruning.training.data import ENGINE_MIX, parse_mix
 from pruning.training.model import CRNN, CRNNConfig
-from slim_ocr.charset import load_charset
+from slim_ocr.charset import DEFAULT_CHARSET, load_charset
 
 BASE = REPO / "models" / "base" / "crnn_base.pt"
-BASE_CHARSET = REPO / "function" / "models" / "crnn" / "charset.txt"
+BASE_CHARSET = DEFAULT_CHARSET
 CHARSET = REPO / "models" / "charset" / "extended.txt"
 ARMS = [*parse_mix(ENGINE_MIX), "mix"]
 

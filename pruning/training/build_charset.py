@@ -1,7 +1,7 @@
 """Build a charset file: one character per line, CTC blank excluded.
 
 ``python -m pruning.training.build_charset`` writes the charset of the shipped CRNN
-(``function/models/crnn/charset.txt``: ASCII, CJK punctuation/symbols, GB2312 level 1 =
+(``function/slim_ocr/charset.txt``: ASCII, CJK punctuation/symbols, GB2312 level 1 =
 3,940 characters); ``--extended`` the grown one for the next CRNN (``models/charset/extended.txt``:
 the same first, in the same order, then the dash family and a few more symbols, then the
 3,008 GB2312 level-2 Hanzi), so that a model trained on the first grows its head by appending
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pruning import REPO
 
-DEFAULT_OUT = REPO / "function" / "models" / "crnn" / "charset.txt"
+DEFAULT_OUT = REPO / "function" / "slim_ocr" / "charset.txt"
 EXTENDED_OUT = REPO / "models" / "charset" / "extended.txt"
 
 # Full-width / CJK punctuation and symbols common in Chinese documents and invoices.

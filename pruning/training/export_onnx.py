@@ -19,7 +19,8 @@ import torch
 from pruning import REPO
 from pruning.evaluation.cost import onnx_params
 from pruning.training.checkpoint import load_model
-from slim_ocr.bundle import MODELS_DIR, ModelBundle, write_bundle
+from slim_ocr.bundle import ModelBundle, write_bundle
+from slim_ocr.charset import DEFAULT_CHARSET
 from slim_ocr.contract import Measured, ModelContract, OutputSpec, Provenance
 
 OPSET = 17
@@ -87,7 +88,7 @@ def main():
     ap.add_argument("checkpoint")
     ap.add_argument("bundle", help="bundle folder to write (e.g. function/models/crnn-base)")
     ap.add_argument("--name", default=None, help="model name in the contract (default: the folder's name)")
-    ap.add_argument("--charset", default=str(MODELS_DIR / "crnn" / "charset.txt"))
+    ap.add_argument("--charset", default=str(DEFAULT_CHARSET))
     args = ap.parse_args()
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     model = load_model(args.checkpoint)

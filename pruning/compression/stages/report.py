@@ -173,7 +173,9 @@ def run(cfg) -> dict:
 def _real_set_note(base: dict) -> str:
     subsets = base.get("real_subsets") or {}
     parts = [f"{k} {v['n']}" for k, v in subsets.items() if k != "all"]
-    return f"Real-document set, lines per subset: {', '.join(parts)} (a language's figure pools its clean and photo lines). " \
+    variants = list(dict.fromkeys(k.split("/", 1)[1] for k in subsets if "/" in k))
+    pooled = ", ".join(variants[:-1]) + f" and {variants[-1]}" if len(variants) > 1 else "".join(variants)
+    return f"Real-document set, lines per subset: {', '.join(parts)} (a language's figure pools its {pooled} lines). " \
         if parts else ""
 
 
@@ -251,11 +253,17 @@ def render_md(r, sens, plan, dist, exp, quant, comparison: dict | None = None) -
         "| char accuracy loss | ≤ 1 point | " + ", ".join(f"{k} {100 * v:+.2f}" for k, v in a["char_acc_loss"].items())
         + f" (synthetic {100 * a['synthetic_char_acc_loss']:+.2f}) | {tick('char_acc_loss')} |", "",
     ]
-    if not bm["sparsity_active"] or (bm["samples"] or 0) < 1_000_000:
+    # early: before 1 M lines, or before the L1 phase its training planned (a base trained without
+    # L1, such as make train-engine's, is not waiting for one)
+    if (bm["samples"] or 0) < 1_000_000 or (bm["sparsity_l1"] and not bm["sparsity_active"]):
         lines += ["> The base checkpoint is early in training, so its accuracy — and every accuracy above, "
                   "the sensitivity limits and the schedule comparison — are placeholders until the pipeline is "
                   "re-run on the finished base (`make prune`). Size, FLOPs and latency figures do not depend on it.", ""]
     # stages
+    start = (dist.get("history") or [{}])[-1].get("from", "stage-3 surgery")
+    if start not in ("stage-3 surgery", "the base, cut in rounds"):
+        lines += [f"> The student was distilled on from `{start}` (history in section 4): the sensitivity and "
+                  "plan sections below are those of the run that first pruned it, measured on that run's base.", ""]
     lines += ["## 1. Sensitivity", "",
               f"Each unit pruned alone at ratios {', '.join(str(x) for x in sens['ratios'])}, no fine-tuning, "
               f"{sens['lines']} held-out-font lines (base char accuracy {100 * sens['base']['char_acc']:.1f}). "
