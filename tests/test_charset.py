@@ -60,3 +60,21 @@ def test_confidence_is_the_mean_max_probability_of_the_kept_steps():
             assert text == cs.decode_ids(best[kept])
             want = float(probs[kept, b, best[kept]].mean()) if kept else 0.0
             assert abs(conf - want) < 1e-5, (activation, b)
+
+
+def test_worker_batches_share_every_line_once_and_balance_the_work():
+    from slim_ocr.preprocess import width_groups, worker_batches
+    widths = [600, 620, 640, 700, 760, 780, 800, 820, 1000, 1040, 1200, 96, 100]
+    for workers in (1, 2, 3):
+        shares = worker_batches(widths, workers)
+        flat = sorted(i for share in shares for batch in share for i in batch)
+        assert flat == list(range(len(widths)))
+        assert len(shares) <= workers
+        for batch in (b for share in shares for b in share):   # no batch spans a width cut
+            assert max(widths[i] for i in batch) <= 1.25 * min(widths[i] for i in batch)
+    assert sorted(worker_batches(widths, 1)[0]) == sorted(width_groups(widths))   # one worker: the plain batches
+    load = [sum(len(b) * max(widths[i] for i in b) for b in share) for share in worker_batches(widths, 2)]
+    assert max(load) <= 1.5 * min(load)
+    # one batch of uniform lines is halved so that both workers get some
+    assert [len(s) for s in worker_batches([800] * 10, 2)] == [1, 1]
+    assert worker_batches([800], 2) == [[[0]]]
