@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-# The project's charset (the crnn bundle's): what training, evaluation and text normalisation
-# use; a bundle's own charset is read from the bundle.
 # The project charset (3,940 characters, pruning.training.build_charset): what evaluation normalises
 # texts to, and the classes of the first CRNNs. A bundle carries its own charset (the crnn bundle
 # reads the extended one since 2026-12-01).
