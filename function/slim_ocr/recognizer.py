@@ -59,7 +59,8 @@ class Recognizer:
             return []
         results: list[tuple[str, float]] = [("", 0.0)] * len(lines)
         shares = worker_batches([x.shape[1] for x in lines], self.threads, ratio=self.width_ratio)
-        pending = [worker_pool(self.threads).submit(self._run_share, lines, share, results) for share in shares[1:]]
+        pool = worker_pool(self.threads) if len(shares) > 1 else None
+        pending = [pool.submit(self._run_share, lines, share, results) for share in shares[1:]]
         self._run_share(lines, shares[0], results)     # the caller's thread takes the first share
         for f in pending:
             f.result()

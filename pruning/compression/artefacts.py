@@ -47,15 +47,22 @@ def load_base(cfg):
     return load_model(cfg.run.base)
 
 
+def _checkpoint_info(path) -> dict:
+    """A checkpoint's entries other than the weights, read once per file version."""
+    p = Path(path)
+    return _read_info(str(p), p.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _read_info(path: str, _mtime_ns: int) -> dict:
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    return {k: v for k, v in ck.items() if k not in ("model", "opt")}
+
+
 def charset_path(cfg) -> Path:
     """The charset the base checkpoint was trained on: the ``--charset`` its training run
     recorded (``make train-engine``: the extended one), else ``CHARSET_PATH``."""
-    return checkpoint_charset(cfg.run.base)
-
-
-@lru_cache(maxsize=None)
-def checkpoint_charset(path) -> Path:
-    recorded = (torch.load(path, map_location="cpu", weights_only=False).get("args") or {}).get("charset")
+    recorded = (_checkpoint_info(cfg.run.base).get("args") or {}).get("charset")
     if not recorded:
         return CHARSET_PATH
     p = Path(recorded)
@@ -63,7 +70,7 @@ def checkpoint_charset(path) -> Path:
 
 
 def base_meta(cfg) -> dict:
-    ck = torch.load(cfg.run.base, map_location="cpu", weights_only=False)
+    ck = _checkpoint_info(cfg.run.base)
     a = ck.get("args") or {}
     samples = ck.get("samples")
     sp, start = a.get("sparsity"), a.get("sparsity_start")

@@ -23,11 +23,9 @@ from pruning.evaluation.predict import evaluate
 from pruning.training import train
 from pruning.training.checkpoint import load_model
 from pruning.training.data import ENGINE_MIX, parse_mix
-from pruning.training.model import CRNN, CRNNConfig
 from slim_ocr.charset import DEFAULT_CHARSET, load_charset
 
 BASE = REPO / "models" / "base" / "crnn_base.pt"
-BASE_CHARSET = DEFAULT_CHARSET
 CHARSET = REPO / "models" / "charset" / "extended.txt"
 ARMS = [*parse_mix(ENGINE_MIX), "mix"]
 
@@ -37,7 +35,7 @@ def run_arm(arm: str, steps: int, runs: Path, seed: int) -> Path:
     mix = ENGINE_MIX if arm == "mix" else f"{arm}=1"
     start = torch.load(BASE, map_location="cpu", weights_only=False).get("step", 0)
     train.main(["--run", str(run), "--data", "engine", "--engine-mix", mix, "--charset", str(CHARSET),
-                "--init-from", str(BASE), "--init-charset", str(BASE_CHARSET), "--lr", "3e-4",
+                "--init-from", str(BASE), "--init-charset", str(DEFAULT_CHARSET), "--lr", "3e-4",
                 "--warmup-steps", "100", "--sparsity", "0", "--real-val-limit", "0", "--threads", "1",
                 "--workers", "0", "--max-steps", str(start + steps), "--val-every", str(10 ** 9), "--seed", str(seed)])
     return run / "last.pt"
@@ -59,14 +57,11 @@ def main(argv=None) -> None:
     sets = train.load_real_val(150, ("clean", "capture"))
     if not sets:
         raise SystemExit("the real-document set is missing: make eval-set")
-    res = {"base": score(load_model(BASE), load_charset(BASE_CHARSET), sets)}
+    res = {"base": score(load_model(BASE), load_charset(DEFAULT_CHARSET), sets)}
     print("base", res["base"], flush=True)
     cs = load_charset(CHARSET)
     for arm in a.arms.split(","):
-        ck = torch.load(run_arm(arm, a.steps, a.runs, a.seed), map_location="cpu", weights_only=False)
-        model = CRNN(CRNNConfig(**ck["config"]))
-        model.load_state_dict(ck["model"])
-        res[arm] = score(model.eval(), cs, sets)
+        res[arm] = score(load_model(run_arm(arm, a.steps, a.runs, a.seed)), cs, sets)
         print(arm, res[arm], flush=True)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "steps": a.steps, "lines_per_arm": 32 * a.steps,

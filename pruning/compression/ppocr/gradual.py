@@ -38,7 +38,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import argparse
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -239,13 +239,12 @@ def trial(round_name: str, teacher_name: str, steps: int, hours: float, threads:
     """The first ``steps`` steps of round ``round_name`` (same schedule, seed and data) with
     another teacher, from the run's previous-round student, into ``out/trials/<round>_<teacher>``:
     its evaluations line up with the run's own (``status``) at equal lines."""
-    import dataclasses
     torch.set_num_threads(threads)
     cv2.setNumThreads(1)
     i = round_index(round_name)
     c = Campaign()
     dest = out / "trials" / f"{round_name}_{teacher_name}"
-    r = dataclasses.replace(ROUNDS[i], teacher=teacher_name)
+    r = replace(ROUNDS[i], teacher=teacher_name)
     teacher, chars = original()
     train_round(i, r, c, dest, teacher, chars, EvalData.load(capture=150), calibration(chars, c),
                 time.time() + hours * 3600, prev=out, stop_step=steps)

@@ -65,6 +65,10 @@ class DistillSettings:
     engine_pages: int = field(default=600, metadata={"help": "cached Chromium page seeds to cut lines from"})
 
 
+# Where a distilled student started, as its history records it ("from"), when not --init-student.
+FROM_SURGERY, FROM_ROUNDS = "stage-3 surgery", "the base, cut in rounds"
+
+
 def kd_loss(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Tensor, temp: float) -> torch.Tensor:
     """T^2 * mean over valid (t, b) of KL(teacher_T || student_T); logits (T, B, C)."""
     steps = student.shape[0]
@@ -250,7 +254,7 @@ def run(cfg) -> dict:
     winner = max(schedules, key=lambda s: (results[s]["char_acc"], s == "oneshot"))
     win = results[winner]
     # every distillation run the student has had, oldest first (--init-student chains runs)
-    start = artefacts.rel(cfg.distill.init_student) if cfg.distill.init_student else ("stage-3 surgery" if winner == "oneshot" else "the base, cut in rounds")
+    start = artefacts.rel(cfg.distill.init_student) if cfg.distill.init_student else (FROM_SURGERY if winner == "oneshot" else FROM_ROUNDS)
     history = priors[winner] + [{
         "date": time.strftime("%Y-%m-%d %H:%M"), "schedule": winner, "from": start,
         "minutes": round(sum(r["seconds"] for r in win["rounds"]) / 60, 1),

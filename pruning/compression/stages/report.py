@@ -21,6 +21,7 @@ import torch
 
 from pruning.compression import artefacts, measure
 from pruning.compression.core.groups import describe
+from pruning.compression.stages.distill import FROM_ROUNDS, FROM_SURGERY
 
 TARGETS = {"params_cut": 0.70, "flops_cut": 0.60, "file_ratio": 0.20, "speedup": 3.0, "char_acc_loss": 0.01}
 NAMES = ("base_fp32", "pruned_fp32", "pruned_int8")
@@ -260,8 +261,8 @@ def render_md(r, sens, plan, dist, exp, quant, comparison: dict | None = None) -
                   "the sensitivity limits and the schedule comparison — are placeholders until the pipeline is "
                   "re-run on the finished base (`make prune`). Size, FLOPs and latency figures do not depend on it.", ""]
     # stages
-    start = (dist.get("history") or [{}])[-1].get("from", "stage-3 surgery")
-    if start not in ("stage-3 surgery", "the base, cut in rounds"):
+    start = (dist.get("history") or [{}])[-1].get("from", FROM_SURGERY)
+    if start not in (FROM_SURGERY, FROM_ROUNDS):
         lines += [f"> The student was distilled on from `{start}` (history in section 4): the sensitivity and "
                   "plan sections below are those of the run that first pruned it, measured on that run's base.", ""]
     lines += ["## 1. Sensitivity", "",
