@@ -194,6 +194,29 @@ def test_loose_crops_and_jitter_keep_the_label_line_central(page_cache):
     assert fracs.min() >= 0.3 and (fracs < 0.6).mean() > 0.1 and (fracs > 0.7).mean() > 0.3
 
 
+def test_smallprint_lines_are_small_soft_and_still_legible(tiny_corpus, page_cache):
+    """The ``smallprint`` source: lines of the other sources reduced to 13-26 px (Hanzi lines
+    >= 17), deterministic, and still read by the default model (its teacher, issue 15)."""
+    from slim_ocr.recognizer import Recognizer
+
+    from pruning.dataengine import smallprint
+
+    eng = _engine(page_cache, mix={"html_clean": 1.0, "smallprint": 3.0})
+    rng = np.random.default_rng(2)
+    items = [eng.sample_from("smallprint", rng) for _ in range(24)]
+    again = _engine(page_cache, mix={"html_clean": 1.0, "smallprint": 3.0})
+    rng = np.random.default_rng(2)
+    assert all(a.tobytes() == again.sample_from("smallprint", rng)[0].tobytes() for a, _ in items)
+    for img, text in items:
+        hanzi = any(ord(c) > 0x2E80 for c in text)
+        assert img.dtype == np.uint8 and img.shape[2] == 3
+        assert (smallprint.HANZI_MIN_PX - 1 if hanzi else smallprint.HEIGHT_PX[0] - 1) <= img.shape[0] <= 27
+    got = [t for t, _ in Recognizer().recognize([img for img, _ in items])]
+    assert accuracy(got, [t for _, t in items])["char_acc"] >= 0.8, list(zip(got, [t for _, t in items]))
+    with pytest.raises(ValueError, match="smallprint"):
+        _engine(page_cache, mix={"smallprint": 1.0})
+
+
 def test_labels_the_charset_cannot_hold_are_skipped():
     cs = default_charset()
     assert label_of("Ａ１２　价格", cs) == "A12 价格"  # folded, kept

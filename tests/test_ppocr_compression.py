@@ -366,3 +366,32 @@ def test_interim_student_is_the_checkpoint_of_the_round_in_progress(tmp_path):
     save(tiny_model(), tmp_path / "head" / "student.pt", chars, Plan("h"))
     with pytest.raises(SystemExit, match="fading"):
         gradual.interim_student("backbone", tmp_path)
+
+
+def test_a_candidate_round_starts_from_the_campaigns_last_student(tmp_path, monkeypatch):
+    """``gradual.CANDIDATES``: a round tried after the campaign lives in ``candidates/<name>``,
+    starts from the last campaign round's student and is exported / checkpointed like a round."""
+    from dataclasses import asdict
+
+    from pruning.compression.ppocr import gradual
+    from pruning.compression.ppocr.distill import DistillConfig
+    from pruning.compression.ppocr.students import Plan, load, save
+
+    monkeypatch.setitem(gradual.CANDIDATES, "t", gradual.Round("t", steps=9, lr=1e-5, mix="pillow=1"))
+    i, r, rounds, rel = gradual.located("t")
+    assert i == len(gradual.ROUNDS) and rounds[-1] is r and rounds[:-1] == gradual.ROUNDS
+    assert rel.as_posix() == "candidates/t" and gradual.located("recover")[2] == gradual.ROUNDS
+    chars = [chr(ord("a") + k) for k in range(19)]
+    last = gradual.ROUNDS[-1].name
+    (tmp_path / last).mkdir()
+    save(height.Squeezed(height.at_height(tiny_model(), 32), 32), tmp_path / last / "student.pt", chars,
+         Plan("p", height=32))
+    trained = height.Squeezed(height.at_height(tiny_model(6), 32), 32)
+    (tmp_path / rel).mkdir(parents=True)
+    (tmp_path / rel / "removed.json").write_text("{}")
+    torch.save({"config": asdict(DistillConfig()), "student": trained.state_dict(), "opt": {},
+                "state": {"step": 4, "lines": 128, "pruned": False}}, tmp_path / rel / "last.pt")
+    m, got_chars, meta = load(gradual.interim_student("t", tmp_path))
+    assert got_chars == chars and meta["interim_step"] == 4
+    assert meta["plan"]["name"].endswith("_recover_t")
+    torch.testing.assert_close(out(m, x_batch(w=96)), out(trained, x_batch(w=96)))

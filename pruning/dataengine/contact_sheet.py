@@ -56,7 +56,7 @@ def sheet(items: list[tuple[np.ndarray, str]], title: str, cols: int = 2) -> Ima
 def pages_sheet(engine, rng, n: int = 6, width: int = 380) -> Image.Image:
     from pruning.dataengine import camera
 
-    src = engine.sources.get("html_photo") or engine.sources.get("html")
+    src = next(engine.sources[n] for n in ("html_photo", "html", "html_clean") if n in engine.sources)
     thumbs = []
     for k in range(n):
         seed = src.seeds[int(rng.integers(len(src.seeds)))]

@@ -6,7 +6,9 @@ Sources (``mix`` keys):
 - ``html``        cached Chromium pages through the screenshot path (``camera.screenshot``);
 - ``html_photo``  cached pages through the camera model (``camera.photograph``): paper pages
                   as photographed sheets, screen pages as photos of a screen;
-- ``html_clean``  cached pages, no degradation at all (the detector's crop only).
+- ``html_clean``  cached pages, no degradation at all (the detector's crop only);
+- ``smallprint``  a line of the other sources (by their weights) as small print in a photo
+                  (``smallprint.degrade``: 13-26 px, soft, tinted, noisy, JPEG).
 
 Example::
 
@@ -36,7 +38,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from pruning.dataengine import camera, crops
+from pruning.dataengine import camera, crops, smallprint
 from pruning.dataengine.common import default_charset, label_of
 from pruning.training.textgen import units
 from slim_ocr.contract import InputSpec
@@ -113,9 +115,11 @@ class DataEngine:
                  jitter: float = 1.0, max_units: float = 30.0, pool: int = 160, lines_per_view: int | None = 40,
                  charset=None):
         self.mix = {k: float(v) for k, v in (mix or DEFAULT_MIX).items() if v > 0}
-        unknown = set(self.mix) - {"pillow", *PAGE_MODES}
+        unknown = set(self.mix) - {"pillow", "smallprint", *PAGE_MODES}
         if unknown:
-            raise ValueError(f"unknown sources {sorted(unknown)} (have pillow, {', '.join(PAGE_MODES)})")
+            raise ValueError(f"unknown sources {sorted(unknown)} (have pillow, smallprint, {', '.join(PAGE_MODES)})")
+        if set(self.mix) == {"smallprint"}:
+            raise ValueError("smallprint degrades lines of the other sources: give it at least one")
         self.seed = seed
         self.cs = charset or default_charset()
         self.max_units = max_units
@@ -123,8 +127,11 @@ class DataEngine:
         self.names = sorted(self.mix)
         w = np.asarray([self.mix[n] for n in self.names])
         self.p = w / w.sum()
+        bases = [n for n in self.names if n != "smallprint"]
+        wb = np.asarray([self.mix[n] for n in bases])
+        self.smallprint_bases, self.smallprint_p = bases, wb / wb.sum()
         self.sources: dict = {}
-        self.pools: dict[str, list] = {n: [] for n in self.names}
+        self.pools: dict[str, list] = {n: [] for n in self.names if n != "smallprint"}
         texts = None
         if "pillow" in self.mix:
             from pruning.dataengine.pillow_lines import PillowSource
@@ -152,6 +159,10 @@ class DataEngine:
 
     # -- lines ---------------------------------------------------------------------------
     def sample_from(self, name: str, rng: np.random.Generator, max_units: float | None = None) -> tuple[np.ndarray, str]:
+        if name == "smallprint":
+            base = self.smallprint_bases[int(rng.choice(len(self.smallprint_bases), p=self.smallprint_p))]
+            img, text = self.sample_from(base, rng, max_units)
+            return smallprint.degrade(img, text, rng), text
         src, pool = self.sources[name], self.pools[name]
         want = 1 if name == "pillow" else self.pool_size
         tries = 0
