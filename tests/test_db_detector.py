@@ -249,3 +249,58 @@ def test_a_loosely_cropped_line_is_cut_to_its_text(engine, pad, angle):
     res = engine.run_bytes(encode(im), mode="line")
     assert res.detector is None and len(res.lines) == 1
     assert_reads([res.lines[0].text], [text], min_char_acc=0.9)
+
+
+def _detector_with_probe(dest, probe: dict | None):
+    """The shipped detector with another probe rule in its contract (``contract.DBProbe``; None: none)."""
+    from slim_ocr.contract import DBProbe, DetectorContract
+
+    src = DETECTORS_DIR / DEFAULT_DETECTOR
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(src / "model.onnx", dest / "model.onnx")
+    c = DetectorContract.load(src)
+    c.model_copy(update={"probe": DBProbe(**probe) if probe else None}).save(dest)
+    return DBDetector(dest, threads=1)
+
+
+RULE = {"scale": 0.5, "min_box_px": 9.0, "min_text_px": 4}
+
+
+def test_the_shipped_detector_probes_with_the_rule_chosen_on_training_pages():
+    from pruning.pretrained.detectors import REGISTRY
+    assert DBDetector(threads=1).contract.probe == REGISTRY[DEFAULT_DETECTOR].probe is not None
+
+
+def test_a_page_of_large_text_is_detected_at_the_probes_scale(tmp_path):
+    """Large text: the probe's boxes stand (a quarter of the work) and are the lines read at full size."""
+    det = _detector_with_probe(tmp_path / "probe", RULE)
+    _, im = render_page(TEXT, size=30)
+    img = cv2.cvtColor(np.asarray(im), cv2.COLOR_GRAY2BGR)
+    boxes, scale = det.detect_scaled(img)
+    full, full_scale = _detector_with_probe(tmp_path / "none", None).detect_scaled(img)
+    assert scale == 0.5 and full_scale == 1.0 and len(boxes) == len(full) == len(TEXT)
+    for a, b in zip(boxes, full):       # the same lines, within a few pixels
+        assert np.abs(a.quad - b.quad).max() < 8
+    rec = Recognizer("crnn", threads=1)
+    assert_reads([t for t, _ in rec.recognize([det.crop(img, b) for b in boxes])], TEXT)
+
+
+def test_small_text_the_probe_cannot_see_sends_the_page_to_full_size(tmp_path):
+    """Large lines and one small one: at half scale the small line is gone from the probability
+    map, but its edges are outside the probe's boxes, so the page is detected at full size."""
+    det = _detector_with_probe(tmp_path, RULE)
+    im = Image.new("L", (760, 330), 255)
+    d = ImageDraw.Draw(im)
+    for i, t in enumerate(TEXT[:3]):
+        d.text((40, 30 + 62 * i), t, font=font(34), fill=0)
+    small = "备注：小字说明 small print 2026"
+    d.text((40, 250), small, font=font(6), fill=0)
+    img = cv2.cvtColor(np.asarray(im), cv2.COLOR_GRAY2BGR)
+    probe = det.resized(img, 0.5)
+    h, w = img.shape[:2]
+    prob = det._probability(probe)
+    seen = det.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)
+    assert len(seen) == 3                                   # the probe alone misses the small line
+    boxes, scale = det.detect_scaled(img)
+    assert scale == 1.0 and len(boxes) == 4
+    assert boxes[-1].quad[:, 1].mean() > 240                # the small line, found at full size

@@ -205,6 +205,16 @@ class PageInput(_Strict):
         mean = np.asarray(self.mean, np.float32) / np.float32(self.scale)
         return mean, 1.0 / (np.asarray(self.std, np.float32) / np.float32(self.scale))
 
+    def to_tensor(self, image: np.ndarray) -> np.ndarray:
+        """An (H, W, 3) uint8 page, already in the contract's colour order and size, as the
+        network's (1, 3, H, W) float32 input. Normalised plane by plane after the transpose:
+        broadcasting over the channel axis of (H, W, 3) took 12 ms for a 608 x 864 page, this 1 ms."""
+        mean, inv_std = self.pixel_normalisation()
+        x = np.ascontiguousarray(image.transpose(2, 0, 1)).astype(np.float32)
+        x -= mean.reshape(3, 1, 1)
+        x *= inv_std.reshape(3, 1, 1)
+        return x[None]
+
 
 class DetectorInput(PageInput):
     """A page for a DB text detector: resized (aspect kept) so that its longer side is at most
@@ -228,6 +238,21 @@ class DBPostprocess(_Strict):
     unclip_ratio: float = Field(1.5, gt=0)
     min_size: int = Field(3, gt=0, description="shorter side in map pixels below which a region is dropped")
     max_candidates: int = Field(1000, gt=0)
+
+
+class DBProbe(_Strict):
+    """Text-size-aware detection: the page is first detected at ``scale`` of its input size (a
+    quarter of the work at 0.5). That result stands when every box is at least ``min_box_px``
+    tall in the probe's input and no text-like region is left outside its boxes; otherwise the
+    page is detected again at its full input size. Text too small for the probe gives it no
+    probability at all, so the guard looks at the page at full input size: strong edges (3 x 3
+    morphological gradient >= ``edge_level``) outside the probe's boxes, joined along the
+    line, form a text-like region when it is at least ``min_text_px`` tall, twice as wide as
+    tall and a quarter filled (rules, frames and single icons are not)."""
+    scale: float = Field(0.5, gt=0, lt=1)
+    min_box_px: float = Field(9.0, gt=0)
+    edge_level: int = Field(48, ge=1, le=255)
+    min_text_px: int = Field(4, ge=1)
 
 
 class _PageModelContract(_ContractFile):
@@ -262,6 +287,7 @@ class DetectorContract(_PageModelContract):
     kind: Literal["db"] = "db"
     input: DetectorInput
     post: DBPostprocess = Field(default_factory=DBPostprocess)
+    probe: DBProbe | None = None
     provenance: Provenance
     measured: dict = Field(default_factory=dict, description="figures with the command that produced them")
 

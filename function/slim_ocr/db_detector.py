@@ -74,43 +74,61 @@ class DBDetector:
         self.contract.check_onnx_io(self.dir / MODEL_FILE, self.session.get_inputs(), self.session.get_outputs())
         spec = self.contract.input
         self.input_name = spec.name or self.session.get_inputs()[0].name
-        self._mean, self._inv_std = spec.pixel_normalisation()
 
     @property
     def name(self) -> str:
         return self.contract.name
 
-    def input_size(self, h: int, w: int) -> tuple[int, int]:
-        """(height, width) the page is resized to (``contract.DetectorInput``)."""
+    def input_size(self, h: int, w: int, scale: float = 1.0) -> tuple[int, int]:
+        """(height, width) the page is resized to (``contract.DetectorInput``), times ``scale``."""
         spec = self.contract.input
         if spec.limit_type == "max":
             f = min(1.0, spec.limit_side / max(h, w))
         else:
             f = max(1.0, spec.limit_side / min(h, w))
-        f = min(f, spec.max_side / max(h, w))
+        f = min(f, spec.max_side / max(h, w)) * scale
         m = spec.multiple
         return max(m, int(round(h * f / m)) * m), max(m, int(round(w * f / m)) * m)
 
-    def prepare(self, image: np.ndarray) -> np.ndarray:
+    def resized(self, image: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """The page as the network sees it, before normalisation: 3 channels in the contract's
+        colour order, at ``input_size``."""
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         elif image.shape[2] == 4:
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
         if self.contract.input.color == "rgb":
             image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        th, tw = self.input_size(*image.shape[:2])
-        x = cv2.resize(image, (tw, th), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-        x = (x - self._mean) * self._inv_std
-        return x.transpose(2, 0, 1)[None]
+        th, tw = self.input_size(*image.shape[:2], scale)
+        shrink = th * tw < image.shape[0] * image.shape[1] and scale < 1
+        return cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+    def prepare(self, image: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        return self.contract.input.to_tensor(self.resized(image, scale))
 
     def probability(self, image: np.ndarray) -> np.ndarray:
         """The text probability map (H', W') at the network's input size."""
-        return self.session.run(None, {self.input_name: self.prepare(image)})[0][0, 0]
+        return self._probability(self.resized(image))
+
+    def _probability(self, resized: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: self.contract.input.to_tensor(resized)})[0][0, 0]
 
     def detect(self, image: np.ndarray) -> list[TextBox]:
+        return self.detect_scaled(image)[0]
+
+    def detect_scaled(self, image: np.ndarray) -> tuple[list[TextBox], float]:
+        """(boxes in reading order, the scale of the input size they were found at: the
+        contract's ``probe`` scale when its result stands, else 1)."""
         h, w = image.shape[:2]
-        prob = self.probability(image)
-        return reading_order(self.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h))
+        probe = self.contract.probe
+        full = self.resized(image)
+        if probe is not None:
+            prob = self._probability(self.resized(image, probe.scale))
+            boxes = self.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)
+            if boxes and probe_holds(boxes, full, w / full.shape[1], h / full.shape[0], probe):
+                return reading_order(boxes), probe.scale
+        prob = self._probability(full)
+        return reading_order(self.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)), 1.0
 
     def boxes(self, prob: np.ndarray, sx: float, sy: float, w: int, h: int) -> list[TextBox]:
         """Rotated boxes of the map's text regions, scaled by (sx, sy) into a (w, h) image."""
@@ -146,6 +164,26 @@ class DBDetector:
         line = cv2.warpPerspective(image, cv2.getPerspectiveTransform(q, dst), (w, h),
                                    flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         return np.ascontiguousarray(np.rot90(line)) if h >= 1.5 * w else line
+
+
+def probe_holds(boxes: list[TextBox], full: np.ndarray, sx: float, sy: float, probe) -> bool:
+    """Whether a probe's ``boxes`` (image pixels) can stand for the page (``contract.DBProbe``);
+    ``full`` is the page at its full input size, the image scaled by 1 / (sx, sy)."""
+    quads = [b.quad / np.float32([sx, sy]) for b in boxes]
+    heights = [min(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[1] - q[0])) for q in quads]
+    if probe.scale * min(heights) < probe.min_box_px:
+        return False
+    gray = cv2.cvtColor(full, cv2.COLOR_BGR2GRAY)
+    edges = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) >= probe.edge_level
+    covered = np.zeros(gray.shape, np.uint8)
+    cv2.fillPoly(covered, [np.round(q).astype(np.int32) for q in quads], 1)
+    left = (edges & (cv2.dilate(covered, np.ones((5, 5), np.uint8)) == 0)).astype(np.uint8)
+    if not left.any():
+        return True
+    left = cv2.morphologyEx(left, cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8))      # letters -> a line
+    _, _, stats, _ = cv2.connectedComponentsWithStats(left, connectivity=8)
+    w, h, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
+    return not bool(np.any((h >= probe.min_text_px) & (w >= 2 * h) & (area >= 0.25 * w * h)))
 
 
 def region_score(prob: np.ndarray, pts: np.ndarray) -> float:

@@ -34,9 +34,7 @@ class OrientationClassifier:
         self.name = self.contract.name
         self.session = make_session(self.dir / MODEL_FILE, threads)
         self.contract.check_onnx_io(self.dir / MODEL_FILE, self.session.get_inputs(), self.session.get_outputs())
-        spec = self.contract.input
-        self._input = spec.name or self.session.get_inputs()[0].name
-        self._mean, self._inv_std = spec.pixel_normalisation()
+        self._input = self.contract.input.name or self.session.get_inputs()[0].name
 
     def prepare(self, page: np.ndarray) -> np.ndarray:
         """A BGR (or gray) page -> the (1, 3, crop, crop) input."""
@@ -51,8 +49,7 @@ class OrientationClassifier:
         if spec.color == "rgb":
             img = img[:, :, ::-1]
         img = cv2.resize(np.ascontiguousarray(img), (spec.crop, spec.crop), interpolation=cv2.INTER_LANCZOS4)
-        x = (img.astype(np.float32) - self._mean) * self._inv_std
-        return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+        return spec.to_tensor(img)
 
     def predict(self, page: np.ndarray) -> tuple[int, float]:
         """(clockwise turn of the page's content in degrees, confidence)."""
