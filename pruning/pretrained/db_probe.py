@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def main(argv=None) -> None:
         print(f"| {s['min_box_px']:g} | {s['min_text_px']} | {s['pages_held']} / {s['pages']} | "
               f"{s['lines_lost']} of {s['lines_found_full']} ({s['pages_losing']}) | {s['time_vs_full']:.2f} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"command": "python -m pruning.pretrained.db_probe " + " ".join(argv or []),
+    args.out.write_text(json.dumps({"command": "python -m pruning.pretrained.db_probe " + " ".join(sys.argv[1:] if argv is None else argv),
                                     "scale": args.scale, "summary": summ, "pages": rows}, indent=1) + "\n")
 
 
