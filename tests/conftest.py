@@ -34,7 +34,8 @@ def render_page(lines, size=28, font=HELD_OUT_FONT, angle=0.0, fmt="PNG", spacin
 
 
 # events/sample-page.png (infra/make_events.py: 3 lines at ~22 px): the default engine reads
-# its first line as "lnvoice No.2026-017 发票号码" (0.88), every other line at >= 0.9.
+# "Invoice No.2026-0117 发票号码" (0.98), "Total amount 总金额¥ 1,280.00", "Thankyou 谢谢惠顾"
+# (spaces aside, every character); an earlier one read "lnvoice No.2026-017" (0.88).
 SAMPLE_PAGE_MIN_CHAR_ACC = 0.85
 
 

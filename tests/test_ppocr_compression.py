@@ -380,7 +380,7 @@ def test_a_candidate_round_starts_from_the_campaigns_last_student(tmp_path, monk
     monkeypatch.setitem(gradual.CANDIDATES, "t", gradual.Round("t", steps=9, lr=1e-5, mix="pillow=1"))
     i, r, rounds, rel = gradual.located("t")
     assert i == len(gradual.ROUNDS) and rounds[-1] is r and rounds[:-1] == gradual.ROUNDS
-    assert rel.as_posix() == "candidates/t" and gradual.located("recover")[2] == gradual.ROUNDS
+    assert rel.as_posix() == "candidates/t" and gradual.located(gradual.ROUNDS[-1].name)[2] == gradual.ROUNDS
     chars = [chr(ord("a") + k) for k in range(19)]
     last = gradual.ROUNDS[-1].name
     (tmp_path / last).mkdir()
@@ -393,5 +393,5 @@ def test_a_candidate_round_starts_from_the_campaigns_last_student(tmp_path, monk
                 "state": {"step": 4, "lines": 128, "pruned": False}}, tmp_path / rel / "last.pt")
     m, got_chars, meta = load(gradual.interim_student("t", tmp_path))
     assert got_chars == chars and meta["interim_step"] == 4
-    assert meta["plan"]["name"].endswith("_recover_t")
+    assert meta["plan"]["name"].endswith(f"_{last}_t")
     torch.testing.assert_close(out(m, x_batch(w=96)), out(trained, x_batch(w=96)))
