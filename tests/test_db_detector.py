@@ -271,8 +271,9 @@ def test_the_shipped_detector_probes_with_the_rule_chosen_on_training_pages():
     assert DBDetector(threads=1).contract.probe == REGISTRY[DEFAULT_DETECTOR].probe is not None
 
 
-def test_a_page_of_large_text_is_detected_at_the_probes_scale(tmp_path):
-    """Large text: the probe's boxes stand (a quarter of the work) and are the lines read at full size."""
+def test_a_page_of_large_text_is_detected_at_the_probes_scale(tmp_path, monkeypatch):
+    """Large text: the probe's boxes stand (a quarter of the work) and are the lines read at full
+    size; OCR_DB_PROBE=0 turns the probe off."""
     det = _detector_with_probe(tmp_path / "probe", RULE)
     _, im = render_page(TEXT, size=30)
     img = cv2.cvtColor(np.asarray(im), cv2.COLOR_GRAY2BGR)
@@ -283,6 +284,8 @@ def test_a_page_of_large_text_is_detected_at_the_probes_scale(tmp_path):
         assert np.abs(a.quad - b.quad).max() < 8
     rec = Recognizer("crnn", threads=1)
     assert_reads([t for t, _ in rec.recognize([det.crop(img, b) for b in boxes])], TEXT)
+    monkeypatch.setenv("OCR_DB_PROBE", "0")
+    assert DBDetector(tmp_path / "probe", threads=1).detect_scaled(img)[1] == 1.0
 
 
 def test_small_text_the_probe_cannot_see_sends_the_page_to_full_size(tmp_path):

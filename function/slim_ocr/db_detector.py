@@ -74,6 +74,9 @@ class DBDetector:
         self.contract.check_onnx_io(self.dir / MODEL_FILE, self.session.get_inputs(), self.session.get_outputs())
         spec = self.contract.input
         self.input_name = spec.name or self.session.get_inputs()[0].name
+        # OCR_DB_PROBE=0: always detect at the full input size (pages known to hold small text
+        # pay the probe's ~20 % for nothing; contract.DBProbe)
+        self.probe = os.environ.get("OCR_DB_PROBE", "1") != "0"
 
     @property
     def name(self) -> str:
@@ -120,7 +123,7 @@ class DBDetector:
         """(boxes in reading order, the scale of the input size they were found at: the
         contract's ``probe`` scale when its result stands, else 1)."""
         h, w = image.shape[:2]
-        probe = self.contract.probe
+        probe = self.contract.probe if self.probe else None
         full = self.resized(image)
         if probe is not None:
             prob = self._probability(self.resized(image, probe.scale))
