@@ -363,6 +363,18 @@ def test_ship_gate_names_every_reason():
     assert gate({**report, "targets_met": {"speedup": True}}, {"x": {"max_abs_diff": 0.0}}, 1e-3) == []
 
 
+def test_shipping_marks_the_report_whose_bundle_it_replaces(tmp_path):
+    from pruning.compression.stages.ship import supersede
+    for name, shipped in (("old", "function/models/crnn"), ("other", "function/models/x"), ("new", "function/models/crnn")):
+        (tmp_path / name).mkdir()
+        artefacts.write_json(tmp_path / name / "report.json", {"shipped_bundle": shipped})
+    assert supersede("function/models/crnn", tmp_path / "new", tmp_path) == [tmp_path / "old" / "report.json"]
+    old = artefacts.read_json(tmp_path / "old" / "report.json")
+    assert "shipped_bundle" not in old and "replaced by the model of new" in old["superseded"]
+    assert artefacts.read_json(tmp_path / "other" / "report.json") == {"shipped_bundle": "function/models/x"}
+    assert artefacts.read_json(tmp_path / "new" / "report.json") == {"shipped_bundle": "function/models/crnn"}
+
+
 def test_committed_student_grows_to_the_charset_its_teacher_recorded(tmp_path, x):
     """``make prune-more`` from the committed student, with a teacher trained on a bigger charset
     (``make train-engine``): the student loads, reads that charset from the base checkpoint's

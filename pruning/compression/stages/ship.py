@@ -4,7 +4,8 @@ Refuses (exit with the reasons) unless every target in ``<out>/report.json`` is 
 export in ``<out>/export.json`` matched PyTorch within ``export_tol``. Then writes the bundle
 ``function/models/crnn/`` (``ShipSettings.bundle``): the ONNX file, the charset and a contract
 carrying what the report measured (params, file bytes, 1-thread latency, accuracy per subset),
-and records the bundle in ``report.json``.
+and records the bundle in ``report.json``; another pipeline report under ``reports/`` that named
+the same bundle as its own is marked superseded (``supersede``).
 """
 from __future__ import annotations
 
@@ -40,6 +41,25 @@ def gate(report: dict, export: dict, tol: float) -> list[str]:
     return why
 
 
+def supersede(bundle: str, out: Path, reports: Path = REPO / "reports") -> list[Path]:
+    """The pipeline reports under ``reports`` (``*/report.json``, ``out``'s own aside) that name
+    ``bundle`` as their shipped one: each loses ``shipped_bundle`` and says until when it was
+    shipped and which report replaced it (``superseded``). Returns their paths."""
+    marked = []
+    for path in sorted(Path(reports).glob("*/report.json")):
+        if path.parent.resolve() == Path(out).resolve():
+            continue
+        rep = artefacts.read_json(path)
+        if rep.get("shipped_bundle") != bundle:
+            continue
+        del rep["shipped_bundle"]
+        rep["superseded"] = (f"shipped as {bundle} until {time.strftime('%Y-%m-%d')}; "
+                             f"replaced by the model of {artefacts.rel(out)}")
+        artefacts.write_json(path, rep)
+        marked.append(path)
+    return marked
+
+
 def run(cfg) -> dict:
     s: ShipSettings = cfg.ship
     out = cfg.run.out
@@ -68,5 +88,7 @@ def run(cfg) -> dict:
     Recognizer(shipped, threads=1)
     report["shipped_bundle"] = artefacts.rel(shipped.dir)
     artefacts.write_json(out / "report.json", report)
+    for old in supersede(report["shipped_bundle"], out):
+        print(f"{artefacts.rel(old)}: superseded")
     print(f"shipped {name} -> {report['shipped_bundle']}")
     return {"bundle": report["shipped_bundle"], "model": name}
