@@ -132,10 +132,9 @@ ENGINE_BASE ?= models/engine/crnn_engine.pt
 ENGINE_SEED ?= 22
 prune-engine: setup-dev pages ## distil the committed student from ENGINE_BASE on data-engine lines for PRUNE_BUDGET min -> reports/pruning-engine
 	[ -f data/eval/labels.jsonl ] || $(MAKE) eval-set
-	mkdir -p reports/pruning-engine && cp reports/pruning/sensitivity.json reports/pruning/sensitivity.png reports/pruning/plan.json reports/pruning-engine/
 	PRUNE_BUDGET=$(PRUNE_BUDGET) $(PYTHON) -m pruning.compression.pipeline --base $(ENGINE_BASE) --out reports/pruning-engine \
 		--work runs/prune-engine --stages distill,export,quantize,report --init-student $(STUDENT) --data engine \
-		--lr 3e-4 --seed $(ENGINE_SEED) --variants clean,photo,capture $(PRUNE_ARGS)
+		--lr 3e-4 --seed $(ENGINE_SEED) --variants clean,photo,capture --plan-from reports/pruning $(PRUNE_ARGS)
 
 # ---- evaluation and benchmarks ------------------------------------------------------------
 BENCH_APT := poppler-utils chromium tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng wrk

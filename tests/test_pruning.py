@@ -1,6 +1,7 @@
 """Pruning pipeline: surgery exactness, plan, distillation loss, ONNX/INT8, end-to-end report."""
 import copy
 import json
+import os
 
 import numpy as np
 import pytest
@@ -351,6 +352,15 @@ def test_pipeline_end_to_end_tiny(tmp_path, tiny_corpus):
     assert len(hist) == 2 and hist[1]["from"] == "student.pt" and hist[0]["from"] != hist[1]["from"]
     assert torch.load(work / "student.pt", weights_only=False)["distill_history"] == hist
     assert "each continued the one before" in (out / "report.md").read_text()
+
+    # the sensitivity and plan read from the run that first pruned the student (--plan-from)
+    first = tmp_path / "first"
+    first.mkdir()
+    for f in ("sensitivity.json", "plan.json", "sensitivity.png"):
+        (out / f).rename(first / f)
+    pipeline.main(small + ["--stages", "report", "--plan-from", str(first)])
+    md = (out / "report.md").read_text()
+    assert f"![sensitivity]({os.path.relpath(first / 'sensitivity.png', out)})" in md and "(`first`)" in md
 
 
 def test_ship_gate_names_every_reason():

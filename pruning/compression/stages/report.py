@@ -31,6 +31,9 @@ NAMES = ("base_fp32", "pruned_fp32", "pruned_int8")
 class ReportSettings:
     gamma_before: str | None = field(default=None, metadata={
         "help": "checkpoint from before sparsity training (BN-gamma histogram)"})
+    plan_from: str | None = field(default=None, metadata={
+        "help": "folder with the sensitivity.json / plan.json (and sensitivity.png) the student was pruned by "
+                "(default: --out; an --init-student run names the run that first pruned it)"})
 
 
 def machine() -> str:
@@ -106,8 +109,10 @@ def run(cfg) -> dict:
     out = cfg.run.out
     paths = {name: artefacts.onnx_file(cfg, name) for name in NAMES}
     bundles = {name: p.parent for name, p in paths.items()}
-    sens = artefacts.read_json(out / "sensitivity.json")
-    plan = artefacts.read_json(out / "plan.json")
+    plan_dir = Path(cfg.report.plan_from) if cfg.report.plan_from else out
+    plan_dir = plan_dir if plan_dir.is_absolute() else artefacts.REPO / plan_dir
+    sens = artefacts.read_json(plan_dir / "sensitivity.json")
+    plan = artefacts.read_json(plan_dir / "plan.json")
     dist = artefacts.read_json(out / "distill.json")
     exp = artefacts.read_json(out / "export.json")
     quant = artefacts.read_json(out / "quant.json")
@@ -166,7 +171,9 @@ def run(cfg) -> dict:
     artefacts.write_json(out / "report.json", report)
     comparison = out / "schedule_comparison.json"
     comparison = artefacts.read_json(comparison) if comparison.exists() else None
-    (out / "report.md").write_text(render_md(report, sens, plan, dist, exp, quant, comparison))
+    sens_png = Path(os.path.relpath(plan_dir / "sensitivity.png", out)).as_posix()
+    (out / "report.md").write_text(render_md(report, sens, plan, dist, exp, quant, comparison,
+                                             plan_source=artefacts.rel(plan_dir), sens_png=sens_png))
     print(f"report: {out / 'report.md'} (model to ship: {shipped}; targets met: {all(met.values())})")
     return report
 
@@ -207,7 +214,8 @@ def _schedule_table(dist: dict) -> list[str]:
     return rows
 
 
-def render_md(r, sens, plan, dist, exp, quant, comparison: dict | None = None) -> str:
+def render_md(r, sens, plan, dist, exp, quant, comparison: dict | None = None, plan_source: str = "",
+              sens_png: str = "sensitivity.png") -> str:
     m = r["models"]
     cols = NAMES
     head = "| | base fp32 | pruned fp32 | pruned INT8 |\n|---|---:|---:|---:|\n"
@@ -264,12 +272,13 @@ def render_md(r, sens, plan, dist, exp, quant, comparison: dict | None = None) -
     start = (dist.get("history") or [{}])[-1].get("from", FROM_SURGERY)
     if start not in (FROM_SURGERY, FROM_ROUNDS):
         lines += [f"> The student was distilled on from `{start}` (history in section 4): the sensitivity and "
-                  "plan sections below are those of the run that first pruned it, measured on that run's base.", ""]
+                  f"plan sections below are those of the run that first pruned it (`{plan_source}`), measured on "
+                  "that run's base.", ""]
     lines += ["## 1. Sensitivity", "",
               f"Each unit pruned alone at ratios {', '.join(str(x) for x in sens['ratios'])}, no fine-tuning, "
               f"{sens['lines']} held-out-font lines (base char accuracy {100 * sens['base']['char_acc']:.1f}). "
               f"Limit = largest ratio whose drop is ≤ {100 * sens['max_drop']:.0f} points.", "",
-              "![sensitivity](sensitivity.png)", "",
+              f"![sensitivity]({sens_png})", "",
               "| unit | size | limit |", "|---|---:|---:|"]
     lines += [f"| {n} | {g['size']} | {sens['limits'][n]:.1f} |" for n, g in sens["groups"].items()]
     lines += ["", "### LSTM hidden units vs low-rank head", "",
