@@ -301,7 +301,7 @@ def test_small_text_the_probe_cannot_see_sends_the_page_to_full_size(tmp_path):
     img = cv2.cvtColor(np.asarray(im), cv2.COLOR_GRAY2BGR)
     probe = det.resized(img, 0.5)
     h, w = img.shape[:2]
-    prob = det._probability(probe)
+    prob = det.probability_at(probe)
     seen = det.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)
     assert len(seen) == 3                                   # the probe alone misses the small line
     boxes, scale = det.detect_scaled(img)

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .contract import MODEL_FILE, DetectorContract, page_bundle_dir
+from .contract import MODEL_FILE, DBProbe, DetectorContract, page_bundle_dir
 from .runtime import make_session
 
 DETECTORS_DIR = Path(os.environ.get("OCR_DETECTORS_DIR") or Path(__file__).resolve().parents[1] / "models" / "detectors")
@@ -106,14 +106,12 @@ class DBDetector:
         shrink = th * tw < image.shape[0] * image.shape[1] and scale < 1
         return cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
-    def prepare(self, image: np.ndarray, scale: float = 1.0) -> np.ndarray:
-        return self.contract.input.to_tensor(self.resized(image, scale))
-
     def probability(self, image: np.ndarray) -> np.ndarray:
         """The text probability map (H', W') at the network's input size."""
-        return self._probability(self.resized(image))
+        return self.probability_at(self.resized(image))
 
-    def _probability(self, resized: np.ndarray) -> np.ndarray:
+    def probability_at(self, resized: np.ndarray) -> np.ndarray:
+        """The map of a page already ``resized`` (at any scale)."""
         return self.session.run(None, {self.input_name: self.contract.input.to_tensor(resized)})[0][0, 0]
 
     def detect(self, image: np.ndarray) -> list[TextBox]:
@@ -126,11 +124,11 @@ class DBDetector:
         probe = self.contract.probe if self.probe else None
         full = self.resized(image)
         if probe is not None:
-            prob = self._probability(self.resized(image, probe.scale))
+            prob = self.probability_at(self.resized(image, probe.scale))
             boxes = self.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)
             if boxes and probe_holds(boxes, full, w / full.shape[1], h / full.shape[0], probe):
                 return reading_order(boxes), probe.scale
-        prob = self._probability(full)
+        prob = self.probability_at(full)
         return reading_order(self.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)), 1.0
 
     def boxes(self, prob: np.ndarray, sx: float, sy: float, w: int, h: int) -> list[TextBox]:
@@ -169,7 +167,7 @@ class DBDetector:
         return np.ascontiguousarray(np.rot90(line)) if h >= 1.5 * w else line
 
 
-def probe_holds(boxes: list[TextBox], full: np.ndarray, sx: float, sy: float, probe) -> bool:
+def probe_holds(boxes: list[TextBox], full: np.ndarray, sx: float, sy: float, probe: DBProbe) -> bool:
     """Whether a probe's ``boxes`` (image pixels) can stand for the page (``contract.DBProbe``);
     ``full`` is the page at its full input size, the image scaled by 1 / (sx, sy)."""
     quads = [b.quad / np.float32([sx, sy]) for b in boxes]

@@ -13,6 +13,8 @@ One module per source, one API (``engine.DataEngine``) that yields ``(bgr_uint8,
   JPEG) and a milder screenshot path; both return the homography page -> image;
 - ``crops``: lines cut the way ``slim_ocr.detector.detect_lines`` cuts them (deskewed,
   margins 0.25 h / 0.15 h) with jitter (loose crops, neighbour fragments, residual tilt);
+- ``smallprint``: a line-level degradation of any source's lines into soft, tinted small print
+  (the mix key ``smallprint``);
 - ``engine``: the mix of sources, determinism by seed, prepared lines / batches at any
   model contract (``slim_ocr.contract.InputSpec``) and a torch ``IterableDataset``;
 - ``contact_sheet``: ``python -m pruning.dataengine.contact_sheet --out reports/dataengine/``.

@@ -1,11 +1,11 @@
 """The ``smallprint`` source: a line of another source as small print in a photo -- reduced to
 13-26 px, soft, in tinted ink on tinted paper, noisy and recompressed.
 
-Why: body text photographed from arm's length is 11-20 px tall with 4-6 px x-heights, and
-narrow letters (i, l, t, r) are then one or two soft pixels wide. The page sources reach such
-sizes mostly for short table cells, and the Pillow lines are rendered 25-60 px tall in gray, so
-few long, soft, coloured lines of that size were in the mix (the PP-OCR student dropped narrow
-Latin letters where its teacher read them, issue 15). This is a line-level degradation of its
+Why: in a photographed page, body-text lines are often under 20 px tall, and narrow letters
+(i, l, t, r) are then one or two soft pixels wide; the PP-OCR student dropped such letters where
+its teacher read them (issue 15). The page sources reach these sizes mostly for short table
+cells (html_photo crops: median 24 px, mostly numbers below 18 px), and the Pillow lines are
+rendered 25-60 px tall in gray, so few long, soft, coloured lines of that size were in the mix. This is a line-level degradation of its
 own, written for training; the evaluation's variants are made elsewhere (``bench``) and never
 read here.
 """
@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 HEIGHT_PX = (13.0, 26.0)       # crop height after reduction (Latin-only lines)
-HANZI_MIN_PX = 17.0            # lines with Hanzi: smaller is unreadable for the teacher too
+HANZI_MIN_PX = 17.0            # lines with Hanzi: smaller ones were illegible on the contact sheet
 SOFT_SIGMA = (0.3, 0.8)        # defocus, in output pixels, applied before the reduction
 NOISE = (1.0, 7.0)             # sensor noise std, 8-bit levels
 JPEG_Q = (25, 85)
@@ -32,8 +32,8 @@ def _retint(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ink to a light paper colour; dark-theme lines (light ink) keep their polarity."""
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
     lo, hi = np.percentile(gray, (2, 98))
-    if hi - lo < 8:
-        return img
+    if hi - lo < 8:                                  # a flat crop: nothing to retint
+        return img.astype(np.float32)
     lum = np.clip((gray - lo) / (hi - lo), 0, 1)[..., None]
     ink = _colour(rng, (0.05, 0.45), (0.0, 0.6))
     paper = _colour(rng, (0.62, 1.0), (0.0, 0.3))

@@ -74,12 +74,12 @@ def measure(seeds: list[int], scale: float = 0.5, seed: int = 0) -> list[dict]:
         h, w = img.shape[:2]
         full_img = det.resized(img)
         t = time.perf_counter()
-        prob = det._probability(full_img)
+        prob = det.probability_at(full_img)
         t_full = time.perf_counter() - t
         full = det.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)
         small = det.resized(img, scale)
         t = time.perf_counter()
-        prob_s = det._probability(small)
+        prob_s = det.probability_at(small)
         t_probe = time.perf_counter() - t
         probe = det.boxes(prob_s, w / prob_s.shape[1], h / prob_s.shape[0], w, h)
         f_full, f_probe = found(full, quads), found(probe, quads)

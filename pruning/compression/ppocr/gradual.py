@@ -5,6 +5,7 @@
     python -m pruning.compression.ppocr.gradual export --round head --bundle reports/ppocr/gradual/head
     python -m pruning.compression.ppocr.gradual export --round recover --interim --bundle DIR   # a round in progress
     python -m pruning.compression.ppocr.gradual trial --round recover --teacher ppocrv6-small --steps 1000
+    python -m pruning.compression.ppocr.gradual candidate --name NAME --hours 1   # a round after the campaign
     python -m pruning.compression.ppocr.gradual report    # reports/ppocr/gradual.md + curves PNG
 
 Rounds; each distils the previous round's student from the frozen original (``distill``:
