@@ -84,6 +84,7 @@ class Round:
     teacher: str = "original"          # or a PP-OCR recogniser run in the data worker (``teachers``)
     lr: float | None = None            # instead of the campaign's
     mix: str | None = None             # data-engine mix (``training.data.parse_mix``) instead of its default
+    temperature: float | None = None   # distillation temperature instead of DistillConfig's
 
 
 # batch 32: 750 + 1,750 + 2,500 + 12,500 + 2,000 steps = 624 k lines
@@ -103,7 +104,11 @@ ROUNDS = [
 # Rounds tried after the campaign, each from the last round's student, into
 # ``<out>/candidates/<name>`` (``candidate``); one that wins joins ROUNDS, one that does not stays
 # here with its figures in the README.
-CANDIDATES: dict[str, Round] = {}
+CANDIDATES: dict[str, Round] = {
+    # en photo: the student drops narrow letters (a blank where the teacher has a peak); at T = 2
+    # the KL weighs the teacher's runner-up classes, at T = 1 the peaks themselves
+    "sharp": replace(ROUNDS[-1], name="sharp", temperature=1.0),
+}
 
 
 @dataclass
@@ -242,7 +247,8 @@ def train_round(i: int, r: Round, c: Campaign, out: Path, teacher, chars, data: 
     c = replace(c, lr=r.lr or c.lr)
     student, fade = start_round(i, chars, c, calib, out, prev, r)
     cfg = DistillConfig(seconds=1e12, lr=c.lr, warmup=30, batch_size=c.batch_size, seed=c.seed + i,
-                        eval_every=c.eval_every, max_steps=r.steps, decay_from=1 if r.decay else 0, teacher=r.teacher)
+                        eval_every=c.eval_every, max_steps=r.steps, decay_from=1 if r.decay else 0, teacher=r.teacher,
+                        **({"temperature": r.temperature} if r.temperature else {}))
     plan = plan_so_far(ROUNDS[:i] + [r], c.height)
     log(f"round {r.name}: {params(student):,} params at the start, {r.steps} steps, fade {r.fade}, teacher {r.teacher}")
     res = distill(student, teacher, chars, cfg, out / r.name, evaluator=lambda m: evaluate(m, chars, data), log=log,
