@@ -395,3 +395,13 @@ def test_a_candidate_round_starts_from_the_campaigns_last_student(tmp_path, monk
     assert got_chars == chars and meta["interim_step"] == 4
     assert meta["plan"]["name"].endswith(f"_{last}_t")
     torch.testing.assert_close(out(m, x_batch(w=96)), out(trained, x_batch(w=96)))
+
+
+def test_a_rounds_own_settings_reach_its_distillation():
+    from pruning.compression.ppocr import gradual
+    from pruning.compression.ppocr.distill import DistillConfig
+    c = gradual.Campaign()
+    plain = gradual.round_config(3, gradual.Round("r", steps=10), c)
+    assert (plain.lr, plain.temperature, plain.seed, plain.max_steps) == (c.lr, DistillConfig().temperature, c.seed + 3, 10)
+    own = gradual.round_config(5, gradual.Round("s", steps=7, decay=True, lr=1e-5, temperature=1.0), c)
+    assert (own.lr, own.temperature, own.decay_from, own.seed) == (1e-5, 1.0, 1, c.seed + 5)

@@ -241,14 +241,20 @@ def run(c: Campaign, hours: float, threads: int = 1, out: Path = OUT) -> bool:
     return True
 
 
+def round_config(i: int, r: Round, c: Campaign) -> DistillConfig:
+    """The distillation settings of round ``r`` at position ``i``: the campaign's, with the
+    round's own steps, schedule, teacher, learning rate and temperature."""
+    return DistillConfig(seconds=1e12, lr=r.lr or c.lr, warmup=30, batch_size=c.batch_size, seed=c.seed + i,
+                         eval_every=c.eval_every, max_steps=r.steps, decay_from=1 if r.decay else 0, teacher=r.teacher,
+                         **({"temperature": r.temperature} if r.temperature else {}))
+
+
 def train_round(i: int, r: Round, c: Campaign, out: Path, teacher, chars, data: EvalData, calib, until: float,
                 prev: Path | None = None, stop_step: int | None = None) -> bool:
     """Round ``r`` (at position ``i``) into ``out/<r.name>``; True once it is done."""
     c = replace(c, lr=r.lr or c.lr)
     student, fade = start_round(i, chars, c, calib, out, prev, r)
-    cfg = DistillConfig(seconds=1e12, lr=c.lr, warmup=30, batch_size=c.batch_size, seed=c.seed + i,
-                        eval_every=c.eval_every, max_steps=r.steps, decay_from=1 if r.decay else 0, teacher=r.teacher,
-                        **({"temperature": r.temperature} if r.temperature else {}))
+    cfg = round_config(i, r, c)
     plan = plan_so_far(ROUNDS[:i] + [r], c.height)
     log(f"round {r.name}: {params(student):,} params at the start, {r.steps} steps, fade {r.fade}, teacher {r.teacher}")
     res = distill(student, teacher, chars, cfg, out / r.name, evaluator=lambda m: evaluate(m, chars, data), log=log,
