@@ -107,11 +107,12 @@ ROUNDS = [
 CANDIDATES: dict[str, Round] = {
     # en photo: the student drops narrow letters (a blank where the teacher has a peak); at T = 2
     # the KL weighs the teacher's runner-up classes, at T = 1 the peaks themselves. Not kept:
-    # stopped at 24 k lines (2026-12-02), every real subset below its start (150-line monitors:
-    # en photo 95.99 -> 95.12, en capture 90.36 -> 88.17, zh capture 81.91 -> 79.86, en clean
-    # 98.97 -> 98.43) and the clean synthetic zh lines 96.0 -> 92.9.
+    # stopped at 24 k lines (2026-12-02), below the smallprint round's own 150-line monitors at
+    # the same point (en photo 95.12 vs 96.11, en capture 88.17 vs 90.20, zh capture 79.86 vs
+    # 81.07, en clean 98.43 vs 98.88).
     "sharp": replace(ROUNDS[-1], name="sharp", temperature=1.0),
-    # the other way, after `sharp` fell: T = 4, more of the teacher's runner-up classes
+    # the other way: T = 4. Not kept either: at 24 k lines en photo 95.33, en capture 88.46, zh
+    # capture 81.07, en clean 98.63 (the same comparison).
     "soft": replace(ROUNDS[-1], name="soft", temperature=4.0),
 }
 
