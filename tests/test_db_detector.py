@@ -285,7 +285,8 @@ def test_a_page_of_large_text_is_detected_at_the_probes_scale(tmp_path, monkeypa
     rec = Recognizer("crnn", threads=1)
     assert_reads([t for t, _ in rec.recognize([det.crop(img, b) for b in boxes])], TEXT)
     monkeypatch.setenv("OCR_DB_PROBE", "0")
-    assert DBDetector(tmp_path / "probe", threads=1).detect_scaled(img)[1] == 1.0
+    engine = OcrEngine(Recognizer("crnn", threads=1), detector="db", db_model=str(tmp_path / "probe"))
+    assert engine.db.detect_scaled(img)[1] == 1.0
 
 
 def test_small_text_the_probe_cannot_see_sends_the_page_to_full_size(tmp_path):
@@ -299,10 +300,8 @@ def test_small_text_the_probe_cannot_see_sends_the_page_to_full_size(tmp_path):
     small = "备注：小字说明 small print 2026"
     d.text((40, 250), small, font=font(6), fill=0)
     img = cv2.cvtColor(np.asarray(im), cv2.COLOR_GRAY2BGR)
-    probe = det.resized(img, 0.5)
     h, w = img.shape[:2]
-    prob = det.probability_at(probe)
-    seen = det.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)
+    seen = det.boxes_at(det.resized(img, 0.5), w, h)
     assert len(seen) == 3                                   # the probe alone misses the small line
     boxes, scale = det.detect_scaled(img)
     assert scale == 1.0 and len(boxes) == 4

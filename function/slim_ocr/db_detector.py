@@ -67,16 +67,14 @@ def reading_order(boxes: list[TextBox]) -> list[TextBox]:
 class DBDetector:
     """``detect(image) -> [TextBox]`` with the bundle's contract; ``crop(image, box)``."""
 
-    def __init__(self, name: str | Path | None = None, threads: int | None = None):
+    def __init__(self, name: str | Path | None = None, threads: int | None = None, probe: bool = True):
         self.dir = detector_dir(name)
         self.contract = DetectorContract.load(self.dir)
         self.session = make_session(self.dir / MODEL_FILE, threads)
         self.contract.check_onnx_io(self.dir / MODEL_FILE, self.session.get_inputs(), self.session.get_outputs())
         spec = self.contract.input
         self.input_name = spec.name or self.session.get_inputs()[0].name
-        # OCR_DB_PROBE=0: always detect at the full input size (pages known to hold small text
-        # pay the probe's ~20 % for nothing; contract.DBProbe)
-        self.probe = os.environ.get("OCR_DB_PROBE", "1") != "0"
+        self.probe = probe          # False: the contract's probe is not used (always full size)
 
     @property
     def name(self) -> str:
@@ -106,13 +104,14 @@ class DBDetector:
         shrink = th * tw < image.shape[0] * image.shape[1] and scale < 1
         return cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
-    def probability(self, image: np.ndarray) -> np.ndarray:
-        """The text probability map (H', W') at the network's input size."""
-        return self.probability_at(self.resized(image))
-
     def probability_at(self, resized: np.ndarray) -> np.ndarray:
-        """The map of a page already ``resized`` (at any scale)."""
+        """The text probability map (H', W') of a page already ``resized`` (at any scale)."""
         return self.session.run(None, {self.input_name: self.contract.input.to_tensor(resized)})[0][0, 0]
+
+    def boxes_at(self, resized: np.ndarray, w: int, h: int) -> list[TextBox]:
+        """The boxes of a (w, h) image found on its ``resized`` copy, in the image's pixels."""
+        prob = self.probability_at(resized)
+        return self.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)
 
     def detect(self, image: np.ndarray) -> list[TextBox]:
         return self.detect_scaled(image)[0]
@@ -124,12 +123,10 @@ class DBDetector:
         probe = self.contract.probe if self.probe else None
         full = self.resized(image)
         if probe is not None:
-            prob = self.probability_at(self.resized(image, probe.scale))
-            boxes = self.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)
+            boxes = self.boxes_at(self.resized(image, probe.scale), w, h)
             if boxes and probe_holds(boxes, full, w / full.shape[1], h / full.shape[0], probe):
                 return reading_order(boxes), probe.scale
-        prob = self.probability_at(full)
-        return reading_order(self.boxes(prob, w / prob.shape[1], h / prob.shape[0], w, h)), 1.0
+        return reading_order(self.boxes_at(full, w, h)), 1.0
 
     def boxes(self, prob: np.ndarray, sx: float, sy: float, w: int, h: int) -> list[TextBox]:
         """Rotated boxes of the map's text regions, scaled by (sx, sy) into a (w, h) image."""

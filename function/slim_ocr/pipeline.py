@@ -113,6 +113,9 @@ class OcrEngine:
             raise ValueError(f"OCR_DETECTOR={self.detector!r}: one of {', '.join(DETECTORS)}")
         self.db_model = db_model or os.environ.get("OCR_DB_MODEL") or None
         self.orient = os.environ.get("OCR_ORIENTATION", "1") != "0"    # find pages turned by 90/180/270
+        # OCR_DB_PROBE=0: every page detected at the DB input's full size (contract.DBProbe: pages
+        # known to hold small text pay the half-scale probe's ~20 % for nothing)
+        self.db_probe = os.environ.get("OCR_DB_PROBE", "1") != "0"
         self._db = None
         self.classifier = None
         if self.detector == "db":
@@ -128,7 +131,7 @@ class OcrEngine:
     @property
     def db(self):
         if self._db is None:       # loaded on first use when OCR_DETECTOR=classical
-            self._db = DBDetector(self.db_model, threads=self.recognizer.threads)
+            self._db = DBDetector(self.db_model, threads=self.recognizer.threads, probe=self.db_probe)
         return self._db
 
     @property

@@ -22,6 +22,12 @@ from slim_ocr.contract import Measured
 CHARSET_PATH = DEFAULT_CHARSET
 
 
+def repo_path(path) -> Path:
+    """A path as given on the command line or in a record: absolute as it is, else from the repository."""
+    p = Path(path)
+    return p if p.is_absolute() else REPO / p
+
+
 def rel(path) -> str:
     """A path as committed JSON records it: relative to the repository, never a machine path."""
     p = Path(path).resolve()
@@ -63,10 +69,7 @@ def charset_path(cfg) -> Path:
     """The charset the base checkpoint was trained on: the ``--charset`` its training run
     recorded (``make train-engine``: the extended one), else ``CHARSET_PATH``."""
     recorded = (_checkpoint_info(cfg.run.base).get("args") or {}).get("charset")
-    if not recorded:
-        return CHARSET_PATH
-    p = Path(recorded)
-    return p if p.is_absolute() else REPO / p
+    return repo_path(recorded) if recorded else CHARSET_PATH
 
 
 def base_meta(cfg) -> dict:

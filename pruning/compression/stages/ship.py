@@ -83,7 +83,7 @@ def run(cfg) -> dict:
     contract = src.contract.model_copy(update={
         "name": s.name, "provenance": prov, "measured": measured,
         "description": f"Slim OCR's own CRNN, structured-pruned and distilled from its base ({name})"})
-    dest = Path(s.bundle) if Path(s.bundle).is_absolute() else REPO / s.bundle
+    dest = artefacts.repo_path(s.bundle)
     shipped = write_bundle(dest, src.model_path, src.dir / src.contract.output.charset, contract)
     Recognizer(shipped, threads=1)
     report["shipped_bundle"] = artefacts.rel(shipped.dir)
