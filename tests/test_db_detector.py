@@ -161,7 +161,8 @@ def test_blank_and_tiny_images(engine):
 @pytest.mark.parametrize("text,want", [
     ("Orange juice .........", "Orange juice"), ("......", ""), ("价格——————", "价格"), ("Loading...", "Loading..."),
     ("等等……", "等等……"), ("2026-12-01", "2026-12-01"), ("■ UTF-8", "UTF-8"), ("□ Search □", "Search"),
-    ("〉", ""), ("(□", ""), ("¥", ""), ("第1项", "第1项"), ("A", "A")])
+    ("〉", ""), ("(□", ""), ("¥", ""), ("第1项", "第1项"), ("A", "A"), ("Other 〉", "Other"), ("〉 设置", "设置"),
+    ("〈注〉", "〈注〉"), ("一一一一", ""), ("一一对应", "一一对应")])
 def test_leaders_icons_and_symbol_only_lines_are_cleaned_from_detected_lines(text, want):
     from slim_ocr.pipeline import clean_detected
     assert clean_detected(text) == want
