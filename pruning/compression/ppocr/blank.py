@@ -11,11 +11,10 @@ original PP-OCRv6-tiny reads those lines better with a lowered blank too (its fi
 1.5 where the student's is 1.25): the README compares the two both ways.
 
     python -m pruning.compression.ppocr.gradual export --round smallprint --bundle DIR   # fits and folds
-    python -m pruning.compression.ppocr.blank --bundle ppocrv6-tiny   # any bundle: fit, read with and without
+    python -m pruning.compression.ppocr.gradual blank --bundle ppocrv6-tiny   # any bundle: fit, read with and without
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
@@ -26,7 +25,6 @@ from slim_ocr.recognizer import Recognizer
 
 from pruning.evaluation.evalset import load_eval_set, metrics, score
 from pruning.pretrained.ppocrv6_tiny import PPOCRv6TinyRec
-from pruning.training.data import parse_mix
 
 # page-cache seeds of the calibration lines: the rounds train on 0..599 (``Campaign.pages``),
 # ``pruning.pretrained.db_probe`` chooses its rule on 600..899; the evaluation sets are not pages
@@ -96,33 +94,21 @@ def fold(model: PPOCRv6TinyRec, offset: float) -> PPOCRv6TinyRec:
     return model
 
 
-def main(argv=None) -> None:
-    """Fit a bundle's offset on the calibration lines, then read the real-document set with and
-    without it (the fit never sees that set): one table."""
-    from .gradual import ROUNDS  # the campaign imports this module
-
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("--bundle", required=True, help="a bundle folder or the name of a shipped one")
-    ap.add_argument("--mix", default=ROUNDS[-1].mix, help="data-engine mix of the calibration lines (the last round's)")
-    ap.add_argument("--limit", type=int, default=None, help="evaluation lines per subset (default: all)")
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args(argv)
-    images, texts = calibration_lines(parse_mix(args.mix))
-    fitted = fit(args.bundle, images, texts, threads=args.threads)
-    print(json.dumps(fitted["table"], indent=0))
-    recs = load_eval_set(limit=args.limit)
-    rec = LoweredBlank(args.bundle, threads=args.threads)
+def compare(bundle: str | Path, mix: dict[str, float], limit: int | None = None, threads: int = 2) -> str:
+    """Fit ``bundle``'s offset on the calibration lines of ``mix``, then read the real-document set
+    with and without it (the fit never sees that set): the fit's table and a Markdown table."""
+    images, texts = calibration_lines(mix)
+    fitted = fit(bundle, images, texts, threads=threads)
+    recs = load_eval_set(limit=limit)
+    rec = LoweredBlank(bundle, threads=threads)
     rows = {}
     for b in sorted({0.0, fitted["offset"]}):
         rec.offset = b
         res = score(lambda imgs: [t for t, _ in rec.recognize(imgs)], recs, batch_size=64)
         rows[b] = {k: v["char_acc"] for k, v in res.items() if "/" in k}
     keys = list(next(iter(rows.values())))
-    print(f"fitted offset {fitted['offset']:g}; char accuracy % on the real-document set")
-    print("| blank offset | " + " | ".join(keys) + " |")
-    for b, r in rows.items():
-        print(f"| {b:g} | " + " | ".join(f"{100 * r[k]:.2f}" for k in keys) + " |")
-
-
-if __name__ == "__main__":
-    main()
+    out = [json.dumps(fitted["table"], indent=0),
+           f"fitted offset {fitted['offset']:g}; char accuracy % on the real-document set",
+           "| blank offset | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
+    out += [f"| {b:g} | " + " | ".join(f"{100 * r[k]:.2f}" for k in keys) + " |" for b, r in rows.items()]
+    return "\n".join(out)

@@ -7,6 +7,7 @@
     python -m pruning.compression.ppocr.gradual trial --round recover --teacher ppocrv6-small --steps 1000
     python -m pruning.compression.ppocr.gradual candidate --name NAME --hours 1   # a round after the campaign
     python -m pruning.compression.ppocr.gradual report    # reports/ppocr/gradual.md + curves PNG
+    python -m pruning.compression.ppocr.gradual blank --bundle ppocrv6-tiny   # its blank offset, measured
 
 Rounds; each distils the previous round's student from the frozen original (``distill``:
 per-frame KL + 0.5 CTC) on capture-like data-engine lines, and cuts by fading the removed
@@ -656,6 +657,10 @@ def main(argv=None) -> None:
     d.add_argument("--hours", type=float, default=1.0)
     d.add_argument("--threads", type=int, default=1)
     d.add_argument("--steps", type=int, default=None, help="stop after this many steps (resumable)")
+    b = sub.add_parser("blank", help="fit a bundle's blank offset on the last round's mix, read the real-document set with and without it")
+    b.add_argument("--bundle", required=True, help="a bundle folder or the name of a shipped one")
+    b.add_argument("--limit", type=int, default=None, help="evaluation lines per subset (default: all)")
+    b.add_argument("--threads", type=int, default=2)
     sub.add_parser("status")
     sub.add_parser("report", help="reports/ppocr/gradual.md and gradual_curves.png from the run")
     k = sub.add_parser("keep", help=f"the fp16 copy of a finished round's student -> {KEPT.relative_to(REPO)}")
@@ -676,6 +681,9 @@ def main(argv=None) -> None:
                      "python -m pruning.compression.ppocr.gradual " + shlex.join(sys.argv[1:]), int8=args.int8,
                      interim=args.interim, blank_offset=args.blank)
         print(json.dumps(rep, indent=1))
+    elif args.cmd == "blank":
+        from .blank import compare
+        print(compare(args.bundle, parse_mix(ROUNDS[-1].mix), args.limit, args.threads))
     elif args.cmd == "report":
         print(report())
     elif args.cmd == "keep":
