@@ -27,7 +27,7 @@ from pruning.evaluation.evalset import load_eval_set, metrics, score
 from pruning.pretrained.ppocrv6_tiny import PPOCRv6TinyRec
 
 # page-cache seeds of the calibration lines: the rounds train on 0..599 (``Campaign.pages``),
-# ``pruning.pretrained.db_probe`` chooses its rule on 600..899; the evaluation sets are not pages
+# ``pruning.pretrained.db_probe`` chooses its rule on 600..899 (the evaluation sets are not cached pages)
 CALIB_PAGES = range(900, 1000)
 CALIB_SEED, CALIB_LINES = 4242, 2000
 GRID = tuple(i / 4 for i in range(9))       # 0, 0.25, ..., 2.0

@@ -541,8 +541,8 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
                *[f"gradual round {r.name}{step if r.name == round_name else ''}: {asdict(r)}" for r in rounds],
                *(["classes restricted to the project charset + GB2312-2"] if restrict else [])]
 
-    def write(to: Path, made_by: list[str]) -> float:
-        """The student as a bundle at ``to``; returns ONNX vs PyTorch max |dp|."""
+    def write(to: Path, steps: list[str]) -> float:
+        """The student as a bundle at ``to`` made by ``steps``; returns ONNX vs PyTorch max |dp|."""
         with tempfile.TemporaryDirectory() as tmp:
             onnx_path = export_onnx(inner(student).eval(), Path(tmp) / "model.onnx", height=h, softmax=False)
             x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (2, 3, h, 320)).astype(np.float32))
@@ -552,7 +552,7 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
             max_dp = float(np.abs(got - ref).max())
             if max_dp > 1e-3:
                 raise SystemExit(f"ONNX export differs from PyTorch by {max_dp:.2e}")
-            write_ppocr_bundle(to, onnx_path, chars, name=Path(to).name, made_from=SOURCE_MEMBER, made_by=made_by,
+            write_ppocr_bundle(to, onnx_path, chars, name=Path(to).name, made_from=SOURCE_MEMBER, made_by=steps,
                                command=command, spec=spec, activation="logits", description=f"PP-OCRv6-tiny compressed by "
                                f"pruning.compression.ppocr.gradual (rounds {', '.join(r.name for r in rounds)}{step})",
                                notes=f"ONNX vs PyTorch max |dp| {max_dp:.1e}; distilled on {meta.get('distill', {})}")
