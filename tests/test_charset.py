@@ -60,6 +60,11 @@ def test_confidence_is_the_mean_max_probability_of_the_kept_steps():
             assert text == cs.decode_ids(best[kept])
             want = float(probs[kept, b, best[kept]].mean()) if kept else 0.0
             assert abs(conf - want) < 1e-5, (activation, b)
+        for b, (text, conf, chars) in enumerate(greedy_decode(scores, cs, lengths, activation, char_probs=True)):
+            best = probs[:lengths[b], b].argmax(1)
+            kept = [t for t in range(lengths[b]) if best[t] != 0 and (t == 0 or best[t] != best[t - 1])]
+            assert len(chars) == len(text) == len(kept)
+            np.testing.assert_allclose(chars, probs[kept, b, best[kept]], atol=1e-5)
 
 
 def test_worker_batches_share_every_line_once_and_balance_the_work():

@@ -158,6 +158,26 @@ def test_blank_and_tiny_images(engine):
     assert engine.db.detect(np.full((5, 5, 3), 255, np.uint8)) == []
 
 
+@pytest.mark.parametrize("text,probs,want", [
+    ("② 提示", [0.4, 0.9, 0.95, 0.9], "提示"), ("② 提示", [0.7, 0.9, 0.95, 0.9], "② 提示"),
+    ("Q Search", [0.3] + [0.9] * 7, "Search"), ("Other >", [0.9] * 6 + [0.5], "Other"), ("O", [0.51], ""),
+    ("是", [0.9], "是"), ("a b", [0.9, 0.9, 0.9], "a b"), ("a b", [0.2, 0.9, 0.2], ""), ("A 1", [0.9, 0.9, 0.3], "A"), ("ab", None, "ab"),
+    ("abc", [0.1, 0.1], "abc")])
+def test_an_unsure_lone_character_at_a_detected_lines_edge_is_an_icon(text, probs, want):
+    from slim_ocr.pipeline import drop_unsure_edges
+    assert drop_unsure_edges(text, probs) == want
+
+
+def test_detected_lines_come_with_per_character_probabilities(engine):
+    f = font(40)
+    x0, y0, x1, y1 = f.getbbox("Slim OCR 中文 42")
+    img = Image.new("RGB", (x1 - x0 + 16, y1 - y0 + 12), "white")        # a line crop, as detected
+    ImageDraw.Draw(img).text((8 - x0, 6 - y0), "Slim OCR 中文 42", font=f, fill="black")
+    (text, conf, probs), = engine.recognizer.recognize([np.asarray(img)[:, :, ::-1]], char_probs=True)
+    assert text.replace(" ", "") == "SlimOCR中文42"
+    assert len(probs) == len(text) and abs(float(np.mean(probs)) - conf) < 1e-6
+
+
 @pytest.mark.parametrize("text,want", [
     ("Orange juice .........", "Orange juice"), ("......", ""), ("价格——————", "价格"), ("Loading...", "Loading..."),
     ("等等……", "等等……"), ("2026-12-01", "2026-12-01"), ("■ UTF-8", "UTF-8"), ("□ Search □", "Search"),

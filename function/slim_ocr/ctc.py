@@ -7,8 +7,9 @@ from .charset import BLANK, Charset
 
 
 def greedy_decode(logits: np.ndarray, charset: Charset, lengths=None,
-                  activation: str = "logits") -> list[tuple[str, float]]:
-    """Decode (T, B, C) scores -> [(text, confidence)] per batch item.
+                  activation: str = "logits", char_probs: bool = False) -> list[tuple]:
+    """Decode (T, B, C) scores -> [(text, confidence)] per batch item; with ``char_probs``
+    [(text, confidence, per-character max probabilities)].
 
     ``activation``: "logits" (raw scores) or "softmax" (the model already outputs
     probabilities, as PP-OCR's recognisers do).
@@ -38,5 +39,6 @@ def greedy_decode(logits: np.ndarray, charset: Charset, lengths=None,
         k = keep[:, b]
         ids = best[k, b]
         conf = float(pmax[k, b].mean()) if ids.size else 0.0
-        out.append((charset.decode_ids(ids), conf))
+        text = charset.decode_ids(ids)
+        out.append((text, conf, pmax[k, b].tolist()) if char_probs else (text, conf))
     return out

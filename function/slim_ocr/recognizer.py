@@ -45,35 +45,42 @@ class Recognizer:
     def prepare(self, img: np.ndarray) -> np.ndarray:
         return prepare_line(img, self.spec)
 
-    def recognize(self, images: list[np.ndarray]) -> list[tuple[str, float]]:
-        """Line crops (any dtype/channels) -> [(text, confidence)], in input order."""
-        return self.recognize_prepared([self.prepare(img) for img in images])
+    def recognize(self, images: list[np.ndarray], char_probs: bool = False) -> list[tuple]:
+        """Line crops (any dtype/channels) -> [(text, confidence)], in input order; with
+        ``char_probs`` [(text, confidence, per-character probabilities or None)] (None where the
+        contract's text fold changed the text's length)."""
+        return self.recognize_prepared([self.prepare(img) for img in images], char_probs)
 
     def scores(self, batch: np.ndarray) -> np.ndarray:
         """Raw model output for a prepared batch, as (T, B, C)."""
         out = self.session.run([self._output], {self.spec.name: batch})[0]
         return out if self.contract.output.layout == "TBC" else out.transpose(1, 0, 2)
 
-    def recognize_prepared(self, lines: list[np.ndarray]) -> list[tuple[str, float]]:
+    def recognize_prepared(self, lines: list[np.ndarray], char_probs: bool = False) -> list[tuple]:
         if not lines:
             return []
-        results: list[tuple[str, float]] = [("", 0.0)] * len(lines)
+        results: list[tuple] = [("", 0.0)] * len(lines)
         shares = worker_batches([x.shape[1] for x in lines], self.threads, ratio=self.width_ratio)
         pool = worker_pool(self.threads) if len(shares) > 1 else None
-        pending = [pool.submit(self._run_share, lines, share, results) for share in shares[1:]]
-        self._run_share(lines, shares[0], results)     # the caller's thread takes the first share
+        pending = [pool.submit(self._run_share, lines, share, results, char_probs) for share in shares[1:]]
+        self._run_share(lines, shares[0], results, char_probs)     # the caller's thread takes the first share
         for f in pending:
             f.result()
         return results
 
-    def _run_share(self, lines: list[np.ndarray], batches: list[list[int]], results: list) -> None:
+    def _run_share(self, lines: list[np.ndarray], batches: list[list[int]], results: list,
+                   char_probs: bool = False) -> None:
         out = self.contract.output
         for idx in batches:
             group = [lines[i] for i in idx]
             scores = self.scores(make_batch(group, self.spec))
             lengths = [self.spec.frames(x.shape[1]) for x in group]
-            for i, (text, conf) in zip(idx, greedy_decode(scores, self.charset, lengths, out.activation)):
-                results[i] = (self.fold(text), conf)
+            for i, (text, conf, probs) in zip(idx, greedy_decode(scores, self.charset, lengths, out.activation, True)):
+                folded = self.fold(text)
+                if char_probs:
+                    results[i] = (folded, conf, probs if len(folded) == len(text) else None)
+                else:
+                    results[i] = (folded, conf)
 
     def fold(self, text: str) -> str:
         if self.contract.output.text_fold == "nfkc":
