@@ -101,10 +101,11 @@ def drop_unsure_edges(text: str, probs: list[float] | None, min_prob: float = ED
     return "" if len(text) == 1 and probs[0] < min_prob else text
 
 
-def clean_detected(text: str) -> str:
-    """The text of a detected line without leaders and edge icons; "" when nothing in it is a
-    letter, digit or ideograph (a chevron, an icon read as "(□", a rule)."""
-    text = _EDGE_ICON.sub("", _LEADER.sub("", text)).strip()
+def clean_detected(text: str, probs: list[float] | None = None) -> str:
+    """The text of a detected line without leaders and edge icons (with the characters'
+    ``probs``: unsure lone edge characters too, ``drop_unsure_edges``); "" when nothing in it is
+    a letter, digit or ideograph (a chevron, an icon read as "(□", a rule)."""
+    text = _EDGE_ICON.sub("", _LEADER.sub("", drop_unsure_edges(text, probs))).strip()
     return text if any(c.isalnum() for c in text) else ""
 
 
@@ -269,8 +270,7 @@ class OcrEngine:
                 texts = self.recognizer.recognize(crops, char_probs=True)
         t3 = time.perf_counter()
         if detector:       # a single-line image is read as it is
-            texts = [(clean_detected(drop_unsure_edges(t, p)), c) if c >= self.min_confidence else ("", c)
-                     for t, c, p in texts]
+            texts = [(clean_detected(t, p), c) if c >= self.min_confidence else ("", c) for t, c, p in texts]
         else:
             texts = [(t, c) for t, c, _ in texts]
         lines = [OcrLine(t, c, b) for (t, c), b in zip(texts, boxes) if t.strip()]

@@ -75,12 +75,12 @@ class Recognizer:
             group = [lines[i] for i in idx]
             scores = self.scores(make_batch(group, self.spec))
             lengths = [self.spec.frames(x.shape[1]) for x in group]
-            for i, (text, conf, probs) in zip(idx, greedy_decode(scores, self.charset, lengths, out.activation, True)):
-                folded = self.fold(text)
-                if char_probs:
-                    results[i] = (folded, conf, probs if len(folded) == len(text) else None)
+            for i, decoded in zip(idx, greedy_decode(scores, self.charset, lengths, out.activation, char_probs)):
+                text = self.fold(decoded[0])
+                if char_probs:     # per character as decoded: none once the fold changed the length
+                    results[i] = (text, decoded[1], decoded[2] if len(text) == len(decoded[0]) else None)
                 else:
-                    results[i] = (folded, conf)
+                    results[i] = (text, decoded[1])
 
     def fold(self, text: str) -> str:
         if self.contract.output.text_fold == "nfkc":

@@ -34,9 +34,10 @@ GRID = tuple(i / 4 for i in range(9))       # 0, 0.25, ..., 2.0
 HANZI = re.compile(r"[\u3400-\u9fff]")
 
 
-def calibration_lines(mix: dict[str, float], n: int = CALIB_LINES, seed: int = CALIB_SEED,
+def calibration_lines(mix: dict[str, float] | None, n: int = CALIB_LINES, seed: int = CALIB_SEED,
                       pages=CALIB_PAGES) -> tuple[list[np.ndarray], list[str]]:
-    """``n`` data-engine lines (raw BGR crops, labels) of ``mix`` from the calibration pages."""
+    """``n`` data-engine lines (raw BGR crops, labels) of ``mix`` (None: the engine's default)
+    from the calibration pages."""
     from pruning.dataengine import DataEngine  # the page cache only when used
 
     eng = DataEngine(mix=mix, seed=seed, pages=pages, render_missing=False)
@@ -94,7 +95,7 @@ def fold(model: PPOCRv6TinyRec, offset: float) -> PPOCRv6TinyRec:
     return model
 
 
-def compare(bundle: str | Path, mix: dict[str, float], limit: int | None = None, threads: int = 2) -> str:
+def compare(bundle: str | Path, mix: dict[str, float] | None, limit: int | None = None, threads: int = 2) -> str:
     """Fit ``bundle``'s offset on the calibration lines of ``mix``, then read the real-document set
     with and without it (the fit never sees that set): the fit's table and a Markdown table."""
     images, texts = calibration_lines(mix)

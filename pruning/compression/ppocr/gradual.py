@@ -91,6 +91,11 @@ class Round:
     mix: str | None = None             # data-engine mix (``training.data.parse_mix``) instead of its default
     temperature: float | None = None   # distillation temperature instead of DistillConfig's
 
+    @property
+    def engine_mix(self) -> dict[str, float] | None:
+        """The parsed ``mix`` (None: the data engine's default)."""
+        return parse_mix(self.mix) if self.mix else None
+
 
 # batch 32: 750 + 1,750 + 2,500 + 12,500 + 2,000 steps = 624 k lines
 ROUNDS = [
@@ -145,8 +150,9 @@ def plan_so_far(rounds: list[Round], height: int) -> Plan:
                 criterion="taylor", height=h, gradual=max(r.fade for r in rounds))
 
 
-def engine_lines(chars: list[str], c: Campaign, seed: int, start: int = 0, mix: str | None = None) -> EngineLines:
-    kw = {"mix": parse_mix(mix)} if mix else {}
+def engine_lines(chars: list[str], c: Campaign, seed: int, start: int = 0,
+                 mix: dict[str, float] | None = None) -> EngineLines:
+    kw = {"mix": mix} if mix else {}
     return EngineLines(Charset(chars), c.batch_size, seed, start_batch=start, spec=PPOCR_INPUT, pages=c.pages, **kw)
 
 
@@ -155,7 +161,7 @@ def _worker_init(_):
     cv2.setNumThreads(1)
 
 
-def stream(chars: list[str], c: Campaign, seed: int, teacher: str = "original", mix: str | None = None):
+def stream(chars: list[str], c: Campaign, seed: int, teacher: str = "original", mix: dict[str, float] | None = None):
     """``start_step -> batches``: engine lines made by one DataLoader worker process (which also
     runs a ``teacher`` other than the original, adding its top-k posteriors)."""
     def make(start: int):
@@ -269,7 +275,7 @@ def train_round(i: int, r: Round, c: Campaign, out: Path, teacher, chars, data: 
     log(f"round {r.name}: {params(student):,} params at the start, {r.steps} steps, fade {r.fade}, teacher {r.teacher}")
     res = distill(student, teacher, chars, cfg, out / r.name, evaluator=lambda m: evaluate(m, chars, data), log=log,
                   save_fn=lambda m, p: save(m, p, chars, plan, distill=asdict(cfg), campaign=asdict(c)),
-                  fade=fade, stream=stream(chars, c, c.seed + i, r.teacher, r.mix), until=until, stop_step=stop_step)
+                  fade=fade, stream=stream(chars, c, c.seed + i, r.teacher, r.engine_mix), until=until, stop_step=stop_step)
     if res["done"]:
         log(f"round {r.name} done: {params(res['student']):,} params, {res['lines']:,} lines, {res['seconds']:.0f} s")
     return res["done"]
@@ -518,7 +524,6 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
     from slim_ocr.recognizer import Recognizer
     from slim_ocr.runtime import make_session
 
-    from pruning.dataengine.engine import DEFAULT_MIX
     from pruning.evaluation.cost import latency_ms, onnx_params
     from pruning.evaluation.evalset import load_eval_set, score
     from pruning.pretrained.bundle import write_ppocr_bundle
@@ -562,7 +567,7 @@ def export(round_name: str, dest: Path, restrict: bool = True, command: str = ""
     if blank_offset == "fit":
         with tempfile.TemporaryDirectory() as tmp:
             write(Path(tmp) / "unfolded", made_by + ["ONNX (logits)"])
-            images, texts = blanks.calibration_lines(parse_mix(r.mix) if r.mix else DEFAULT_MIX)
+            images, texts = blanks.calibration_lines(r.engine_mix)
             fitted = blanks.fit(Path(tmp) / "unfolded", images, texts)
         offset = fitted["offset"]
     else:
@@ -683,7 +688,7 @@ def main(argv=None) -> None:
         print(json.dumps(rep, indent=1))
     elif args.cmd == "blank":
         from .blank import compare
-        print(compare(args.bundle, parse_mix(ROUNDS[-1].mix), args.limit, args.threads))
+        print(compare(args.bundle, ROUNDS[-1].engine_mix, args.limit, args.threads))
     elif args.cmd == "report":
         print(report())
     elif args.cmd == "keep":
